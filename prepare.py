@@ -1,0 +1,513 @@
+"""
+Raw recordings -> data/<name>/: memory-mapped frames, tokens, audio and their indexes.
+
+    python prepare.py                                   # the nursery corpus (data/nursery/raw -> data/nursery)
+    python prepare.py --input_dir=/data/saycam --out_dir=data/saycam --fps=5 --image_size=224
+    python prepare.py --input_dir=... --out_dir=... --shard=3/64   # one job of a cluster array ...
+    python prepare.py --input_dir=... --out_dir=... --merge        # ... then one merge job
+
+Each video (or file of image-utterance pairs) becomes one "part" in <out_dir>/parts-<args>/, written
+under a temporary name and renamed when complete, so a killed run resumes where it stopped. The merge
+trains the tokenizer on the training split, concatenates the parts in a fixed order and renames the
+final files into place, meta.json last: a folder without meta.json is not a dataset. The format is
+described in DESIGN.md section 3; `load_dataset` below is how every other script opens it.
+"""
+import csv
+import datetime
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+from PIL import Image
+from tqdm import tqdm
+
+from tokenizer import load_tokenizer, save_tokenizer, train_bpe
+from transcripts import (IMAGE_EXTS, TRANSCRIPT_EXTS, TranscriptError, is_pairs_json, read_pairs,
+                         read_transcript, speaker_allowed)
+
+VERSION = 1
+VIDEO_EXTS = ('.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v')
+AUDIO_EXTS = ('.wav', '.flac')
+SAMPLE_RATE, MEL_HOP, MEL_WIN, N_FFT = 16000, 160, 400, 512  # 25 ms windows every 10 ms (Whisper, wav2vec)
+SPLITS = ('train', 'val', 'test')
+FRAME_DTYPE = np.dtype([('recording', 'i4'), ('t', 'f4'), ('age_days', 'f4'), ('split', 'u1'), ('mel', 'i8')])
+UTTERANCE_DTYPE = np.dtype([('tok_start', 'i8'), ('tok_len', 'i4'), ('frame_first', 'i8'), ('frame_last', 'i8'),
+                            ('recording', 'i4'), ('speaker', 'i2'), ('age_days', 'f4'), ('start', 'f4'),
+                            ('end', 'f4'), ('split', 'u1'), ('mel_start', 'i8'), ('mel_len', 'i4')])
+
+# -----------------------------------------------------------------------------
+input_dir = 'data/nursery/raw'  # recordings (+ sidecar transcripts, recordings.csv) and/or pair files
+out_dir = 'data/nursery'        # the prepared dataset; nothing is written outside it
+fps = 5.0                       # frames sampled per second of video, by timestamp (CVCL samples 5 fps)
+image_size = 64                 # stored frames are image_size x image_size (shorter side resized, centre crop)
+audio = True                    # store log-mel features of each recording's audio (own track or sidecar)
+n_mels = 64
+tokenizer = 'bpe'               # 'bpe' trains one on the training transcripts; or 'gpt2'; or a .tiktoken path
+vocab_size = 4096               # for 'bpe': a child hears a few thousand word types (CVCL's vocab: 2,350)
+lowercase = True                # transcripts' case carries no meaning here; CVCL lower-cases too
+keep_speakers = ''              # comma list: keep only these speakers ('' keeps all)
+drop_speakers = ''              # comma list: e.g. 'child' drops the key child's own speech
+split_by = 'recording'          # 'recording' or 'day': neighbouring frames never straddle splits
+val_fraction = 0.1
+test_fraction = 0.1
+workers = min(2, os.cpu_count() or 1)
+shard = ''                      # 'i/n': prepare only every n-th unit starting at i, then stop (no merge)
+merge = False                   # only merge the parts that shard jobs wrote
+keep_parts = False              # keep the per-recording parts after merging (they double the disk use)
+force = False                   # prepare again even if out_dir holds a dataset made with these settings
+# -----------------------------------------------------------------------------
+PREPARE_KEYS = ('fps', 'image_size', 'audio', 'n_mels', 'keep_speakers', 'drop_speakers', 'lowercase')
+
+def atomic_write(path, data):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, 'w' if isinstance(data, str) else 'wb') as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+def load_dataset(data_dir):
+    """Opens a prepared dataset: (meta, arrays) with every array memory-mapped, checked against meta."""
+    data_dir = Path(data_dir)
+    if not (data_dir / 'meta.json').exists():
+        raise FileNotFoundError(f"{data_dir}/meta.json is missing: not a prepared dataset (run prepare.py)")
+    meta = json.loads((data_dir / 'meta.json').read_text())
+    arrays = {}
+    for name in meta['files']:
+        path = data_dir / f"{name}.npy"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing (listed in {data_dir}/meta.json): prepare again")
+        arrays[name] = np.load(path, mmap_mode='r')
+        if list(arrays[name].shape) != meta['files'][name]:
+            raise ValueError(f"{path} has shape {arrays[name].shape}, meta.json says {meta['files'][name]}")
+    return meta, arrays
+
+# ----------------------------------------------------------------------------- images and video
+
+def resize_crop(width, height, size):
+    """Size to scale a width x height picture to so that its shorter side is `size`."""
+    scale = size / min(width, height)
+    return max(size, round(width * scale)), max(size, round(height * scale))
+
+def centre_crop(rgb, size):
+    h, w = rgb.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return rgb[top:top + size, left:left + size]
+
+def load_image(path, size):
+    with Image.open(path) as img:
+        img = img.convert('RGB')
+        return centre_crop(np.asarray(img.resize(resize_crop(*img.size, size), Image.BOX)), size)
+
+def video_frames(path, fps, size):
+    """Yields (t, rgb) at t = (k + 0.5) / fps: the frame on screen at that time. Streams: only the
+    previous decoded frame is held, and only the frames kept are converted and resized."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = 'AUTO'
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
+        period = 1.0 / fps
+        target, previous, last_t = 0.5 * period, None, 0.0
+
+        def convert(frame):
+            turns = round((getattr(frame, 'rotation', 0) or 0) / 90) % 4  # phones store portrait as rotated
+            w, h = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+            w2, h2 = resize_crop(w, h, size)
+            if turns % 2:
+                w2, h2 = h2, w2
+            rgb = frame.to_ndarray(width=w2, height=h2, format='rgb24', interpolation='AREA')
+            return centre_crop(np.rot90(rgb, turns) if turns else rgb, size)
+
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            if start is None:
+                start = frame.time
+            t = frame.time - start
+            while previous is not None and t > target:
+                yield target, convert(previous)
+                target += period
+            previous, last_t = frame, t
+        if previous is not None:
+            end = last_t + (float(stream.average_rate and 1 / stream.average_rate) or period)
+            while target < end:
+                yield target, convert(previous)
+                target += period
+
+# ----------------------------------------------------------------------------- audio
+
+def mel_filterbank(n_mels, n_fft=N_FFT, sample_rate=SAMPLE_RATE):
+    """Triangular filters evenly spaced on the HTK mel scale from 0 Hz to Nyquist."""
+    mel = lambda f: 2595 * np.log10(1 + f / 700)
+    edges = 700 * (10 ** (np.linspace(0, mel(sample_rate / 2), n_mels + 2) / 2595) - 1)
+    bins = np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return np.maximum(0, np.minimum((bins - lo) / (mid - lo), (hi - bins) / (hi - mid))).astype(np.float32)
+
+def audio_chunks(path):
+    """Yields float32 16 kHz mono chunks of a file's audio: PyAV for a container's track, soundfile
+    for a WAV/FLAC sidecar, one resampler for both. Yields nothing if there is no audio track."""
+    resampler = av.AudioResampler(format='flt', layout='mono', rate=SAMPLE_RATE)
+    if Path(path).suffix.lower() in AUDIO_EXTS:
+        info = soundfile.info(str(path))
+        frames = (av.AudioFrame.from_ndarray(block.mean(axis=1, dtype=np.float32)[None], format='flt',
+                                             layout='mono')
+                  for block in soundfile.blocks(str(path), blocksize=info.samplerate * 10, dtype='float32',
+                                                always_2d=True))
+        rate = info.samplerate
+    else:
+        container = av.open(str(path))
+        if not container.streams.audio:
+            container.close()
+            return
+        frames, rate = container.decode(audio=0), None
+    for frame in frames:
+        if rate:
+            frame.sample_rate = rate
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().reshape(-1)
+    for out in resampler.resample(None):
+        yield out.to_ndarray().reshape(-1)
+
+def log_mel(chunks, n_mels):
+    """Streaming log-mel: row i covers samples [160 i, 160 i + 400). Yields float16 blocks of rows."""
+    filters, window = mel_filterbank(n_mels), np.hanning(MEL_WIN).astype(np.float32)
+    left = np.zeros(0, np.float32)
+    for chunk in chunks:
+        buf = np.concatenate([left, chunk])
+        n = (len(buf) - MEL_WIN) // MEL_HOP + 1
+        if n <= 0:
+            left = buf
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(buf, MEL_WIN)[::MEL_HOP][:n] * window
+        power = np.abs(np.fft.rfft(windows, N_FFT)) ** 2
+        yield np.log(power @ filters.T + 1e-6).astype(np.float16)
+        left = buf[n * MEL_HOP:]
+
+# ----------------------------------------------------------------------------- discovery
+
+def read_recordings_csv(path):
+    """recording,child,date,age_days (or birth_date): the ages make the corpus longitudinal."""
+    table = {}
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                age = row.get('age_days') or ''
+                if not age and row.get('birth_date') and row.get('date'):
+                    age = (datetime.date.fromisoformat(row['date']) -
+                           datetime.date.fromisoformat(row['birth_date'])).days
+                table[row['recording'].strip()] = dict(child=(row.get('child') or '').strip(),
+                                                       date=(row.get('date') or '').strip(),
+                                                       age_days=float(age) if age != '' else float('nan'))
+            except (KeyError, ValueError, AttributeError) as e:
+                raise SystemExit(f"{path}:{line}: cannot read this row ({e}); columns are "
+                                 "recording,child,date,age_days (or birth_date)")
+    return table
+
+def discover(root):
+    """Units of work, in a fixed order: ('video', path, transcript, audio) or ('pairs', path)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SystemExit(f"input_dir {root} is not a folder")
+    units, skipped, seen = [], [], {}
+    for path in sorted(p for p in root.rglob('*') if p.is_file() and 'truth' not in p.relative_to(root).parts):
+        ext, rel = path.suffix.lower(), str(path.relative_to(root))
+        if ext in VIDEO_EXTS:
+            if path.stem in seen:
+                skipped.append(dict(file=rel, reason=f"duplicate recording id {path.stem} (also {seen[path.stem]})"))
+                continue
+            seen[path.stem] = rel
+            sidecars = {p.suffix.lower(): p for p in path.parent.glob(path.stem + '.*')}
+            transcript = next((sidecars[e] for e in TRANSCRIPT_EXTS if e in sidecars), None)
+            sound = next((sidecars[e] for e in AUDIO_EXTS if e in sidecars), None)
+            units.append(('video', path, transcript, sound))
+        elif ext == '.json' and not any(path.with_suffix(e).exists() for e in VIDEO_EXTS) and is_pairs_json(path):
+            units.append(('pairs', path))
+    if any(p.suffix.lower() in IMAGE_EXTS and p.with_suffix('.txt').exists() for p in root.rglob('*')):
+        units.append(('pairs', root))
+    return units, skipped
+
+def unit_key(unit, root):
+    rel = str(Path(unit[1]).relative_to(root)) if Path(unit[1]) != Path(root) else '_captioned_images'
+    return rel.replace(os.sep, '__')
+
+# ----------------------------------------------------------------------------- one part
+
+def prepare_unit(job):
+    """Decodes one unit into parts/<key>/ (frames.u8, mel.f16, info.json), atomically."""
+    unit, root, parts, cfg = job
+    key = unit_key(unit, root)
+    final, tmp = parts / key, parts / f".tmp-{key}"
+    if (final / 'info.json').exists():
+        return key
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        info = prepare_video(unit, tmp, cfg) if unit[0] == 'video' else prepare_pairs(unit, root, tmp, cfg)
+    except (av.error.FFmpegError, TranscriptError, OSError, ValueError, RuntimeError) as e:
+        shutil.rmtree(tmp)
+        tmp.mkdir()
+        info = dict(skipped=f"{type(e).__name__}: {e}")
+    info['source'] = str(Path(unit[1]).relative_to(root)) if Path(unit[1]) != Path(root) else '.'
+    relative = lambda text: text.replace(f"{root}{os.sep}", '')  # meta.json names files as the user laid them out
+    info['problems'] = [relative(p) for p in info.get('problems', [])]
+    if 'skipped' in info:
+        info['skipped'] = relative(info['skipped'])
+    (tmp / 'info.json').write_text(json.dumps(info))
+    os.rename(tmp, final)
+    return key
+
+def keep_utterance(u, cfg):
+    return speaker_allowed(u.speaker, cfg['keep_speakers'] or None, cfg['drop_speakers'] or None)
+
+def prepare_video(unit, tmp, cfg):
+    _, path, transcript, sound = unit
+    times = []
+    with open(tmp / 'frames.u8', 'wb') as f:
+        for t, rgb in video_frames(path, cfg['fps'], cfg['image_size']):
+            f.write(np.ascontiguousarray(rgb).tobytes())
+            times.append(round(t, 6))
+    if not times:
+        raise ValueError("no video frames could be decoded")
+    duration = times[-1] + 0.5 / cfg['fps']
+    n_mel = 0
+    if cfg['audio']:
+        with open(tmp / 'mel.f16', 'wb') as f:
+            for rows in log_mel(audio_chunks(sound or path), cfg['n_mels']):
+                f.write(rows.tobytes())
+                n_mel += len(rows)
+    utterances, problems = [], []
+    if transcript is None:
+        problems.append(f"{path.name}: no transcript sidecar")
+    else:
+        found, problems = read_transcript(transcript, duration=duration)
+        for u in found:
+            if u.start >= duration:
+                problems.append(f"{transcript.name}: utterance at {u.start:.1f}s starts after the video ends")
+            elif keep_utterance(u, cfg):
+                end = min(u.end, duration)
+                utterances.append(dict(start=u.start, end=end, text=u.text, speaker=u.speaker,
+                                       frames=frame_span(times, u.start, end)))
+    return dict(recordings=[dict(id=path.stem, frames=len(times), times=times, duration=duration, mel=n_mel,
+                                 utterances=utterances)], problems=problems)
+
+def prepare_pairs(unit, root, tmp, cfg):
+    """Image-utterance pairs (LLaVA JSON, EgoBabyVLM/CVCL manifests, captioned images): each group
+    (recording) becomes a recording whose frames are its images, in file order."""
+    items, problems = read_pairs(unit[1])
+    items.sort(key=lambda item: item.group)  # stable: a recording's frames stay contiguous, in file order
+    groups = {}
+    with open(tmp / 'frames.u8', 'wb') as f:
+        for item in items:
+            group = groups.setdefault(item.group, dict(id=item.group, frames=0, times=[], mel=0, utterances=[],
+                                                       date=item.date, child=item.child))
+            first = group['frames']
+            for k, image in enumerate(item.images):
+                f.write(load_image(image, cfg['image_size']).tobytes())
+                group['times'].append(float(item.timestamps[k]) if item.timestamps else float(first + k))
+            group['frames'] += len(item.images)
+            for text, linked in zip(item.texts, item.text_images):
+                linked = linked or range(len(item.images))
+                group['utterances'].append(dict(start=group['times'][first + min(linked)],
+                                                end=group['times'][first + max(linked)], text=text, speaker='',
+                                                frames=[first + min(linked), first + max(linked)]))
+    return dict(recordings=list(groups.values()), problems=problems)
+
+def frame_span(times, start, end):
+    """First and last frame (inclusive) sampled inside [start, end]; the nearest one if none is."""
+    first, last = np.searchsorted(times, start), np.searchsorted(times, end, side='right') - 1
+    if first > last:
+        first = last = int(np.clip(np.searchsorted(times, (start + end) / 2), 0, len(times) - 1))
+    return [int(first), int(last)]
+
+# ----------------------------------------------------------------------------- merge
+
+def split_of(key, cfg):
+    """A stable hash of the recording (or day) picks its split, so adding recordings moves none."""
+    u = zlib.crc32(key.encode()) / 2**32
+    return 2 if u < cfg['test_fraction'] else 1 if u < cfg['test_fraction'] + cfg['val_fraction'] else 0
+
+def assign_splits(recordings, cfg):
+    keys = [f"{r['child']}/{r['date']}" if cfg['split_by'] == 'day' and r['date'] else r['id'] for r in recordings]
+    split = {k: split_of(k, cfg) for k in keys}
+    # a tiny corpus may hash no key into val or test: move the lowest-hashing training keys there
+    for wanted in (1, 2):
+        train_keys = sorted((k for k in set(keys) if split[k] == 0), key=lambda k: zlib.crc32(k.encode()))
+        if len(train_keys) > 1 and wanted not in split.values() and len(set(keys)) >= 3:
+            split[train_keys[0]] = wanted
+    for r, k in zip(recordings, keys):
+        r['split'] = split[k]
+
+def merge_parts(parts, out, units, root, skipped, cfg):
+    table = read_recordings_csv(root / 'recordings.csv') if (root / 'recordings.csv').exists() else {}
+    recordings, problems, infos = [], [], []
+    for unit in units:
+        key = unit_key(unit, root)
+        info = json.loads((parts / key / 'info.json').read_text())
+        if 'skipped' in info:
+            skipped.append(dict(file=info['source'], reason=info['skipped']))
+            continue
+        problems += info['problems']
+        for r in info['recordings']:
+            row = table.get(r['id'], {})
+            r.update(part=key, source=info['source'], child=row.get('child', r.get('child') or ''),
+                     date=row.get('date', r.get('date') or ''), age_days=row.get('age_days', float('nan')))
+            recordings.append(r)
+    if not recordings:
+        raise SystemExit(f"no usable recordings in {root}; skipped: {skipped[:5]}")
+    assign_splits(recordings, cfg)
+    normalise = (lambda text: ' '.join(text.lower().split())) if cfg['lowercase'] else (lambda t: ' '.join(t.split()))
+    tmp_dir = out / '.merge-tmp'
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    if cfg['tokenizer'] == 'bpe':  # trained on the training split only, so val/test words stay unseen
+        save_tokenizer(train_bpe((normalise(u['text']) for r in recordings if r['split'] == 0
+                                  for u in r['utterances']), cfg['vocab_size']), tmp_dir / 'tokenizer.tiktoken')
+    elif cfg['tokenizer'] != 'gpt2':  # a shared .tiktoken file, e.g. to evaluate on another corpus
+        shutil.copyfile(cfg['tokenizer'], tmp_dir / 'tokenizer.tiktoken')
+    enc = load_tokenizer(tmp_dir / 'tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2')
+    token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
+    speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
+
+    n_frames = sum(r['frames'] for r in recordings)
+    size = cfg['image_size']
+    frames = np.lib.format.open_memmap(tmp_dir / 'frames.npy', 'w+', np.uint8, (n_frames, size, size, 3))
+    frame_index = np.zeros(n_frames, FRAME_DTYPE)
+    utterances, tokens, mels = [], [], []
+    frame_row, mel_row, tok_row = 0, 0, 0
+    part_rows = {}  # rows already read from each part's frames.u8 / mel.f16
+    for rec_id, r in enumerate(tqdm(recordings, desc='merge', disable=None)):
+        n, (f0, m0) = r['frames'], part_rows.get(r['part'], (0, 0))
+        raw = np.memmap(parts / r['part'] / 'frames.u8', np.uint8, 'r', offset=f0 * size * size * 3,
+                        shape=(n, size, size, 3))
+        frames[frame_row:frame_row + n] = raw
+        has_mel = r['mel'] > 0
+        if has_mel:
+            mels.append(np.memmap(parts / r['part'] / 'mel.f16', np.float16, 'r',
+                                  offset=m0 * cfg['n_mels'] * 2, shape=(r['mel'], cfg['n_mels'])))
+        part_rows[r['part']] = (f0 + n, m0 + r['mel'])
+        times = np.asarray(r['times'], np.float32)
+        mel_of = lambda t: mel_row + np.clip((np.asarray(t) * 100).astype(np.int64), 0, r['mel'] - 1)
+        frame_index[frame_row:frame_row + n] = list(zip(
+            [rec_id] * n, times, [r['age_days']] * n, [r['split']] * n,
+            mel_of(times) if has_mel else [-1] * n))
+        texts = [normalise(u['text']) for u in r['utterances']]
+        for u, ids in zip(r['utterances'], enc.encode_ordinary_batch(texts, num_threads=1)):
+            if not ids:
+                continue
+            start_mel = int(mel_of(u['start'])) if has_mel else -1
+            mel_len = int(min(round((u['end'] - u['start']) * 100), mel_row + r['mel'] - start_mel)) if has_mel else 0
+            utterances.append((tok_row, len(ids), frame_row + u['frames'][0], frame_row + u['frames'][1], rec_id,
+                               speakers.index(u['speaker']), r['age_days'], u['start'], u['end'], r['split'],
+                               start_mel, max(mel_len, 1) if has_mel else 0))
+            tokens.append(np.asarray(ids, token_dtype))
+            tok_row += len(ids)
+        r.update(frame_range=[frame_row, frame_row + n], n_utterances=len(texts))
+        frame_row += n
+        mel_row += r['mel']
+    frames.flush()
+    del frames
+    np.save(tmp_dir / 'frame_index.npy', frame_index)
+    np.save(tmp_dir / 'tokens.npy', np.concatenate(tokens) if tokens else np.zeros(0, token_dtype))
+    utterances = np.array(utterances, UTTERANCE_DTYPE)
+    np.save(tmp_dir / 'utterances.npy', utterances)
+    files = dict(frames=[n_frames, size, size, 3], frame_index=[n_frames], tokens=[tok_row],
+                 utterances=[len(utterances)])
+    if mels:
+        np.save(tmp_dir / 'audio_mel.npy', np.concatenate(mels))
+        files['audio_mel'] = [mel_row, cfg['n_mels']]
+
+    counts = {}
+    for s, name in enumerate(SPLITS):
+        rs = [r for r in recordings if r['split'] == s]
+        us = utterances[utterances['split'] == s]
+        counts[name] = dict(recordings=len(rs), frames=sum(r['frames'] for r in rs), utterances=len(us),
+                            tokens=int(us['tok_len'].sum()), hours=round(sum(r['duration'] for r in rs
+                                                                            if 'duration' in r) / 3600, 4))
+    meta = dict(version=VERSION, args=cfg, image_size=size, fps=cfg['fps'], n_mels=cfg['n_mels'], mel_hz=100,
+                tokenizer='tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2',
+                vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
+                files=files, counts=counts, speakers=speakers,
+                recordings=[dict(id=r['id'], child=r['child'], date=r['date'], age_days=r['age_days'],
+                                 source=r['source'], duration=r.get('duration'), split=SPLITS[r['split']],
+                                 frames=r['frame_range'],
+                                 utterances=int(r['n_utterances'])) for r in recordings],
+                sources=[str(Path(u[1]).relative_to(root)) if Path(u[1]) != root else '.' for u in units],
+                skipped=skipped, problems=problems)
+    # a reader sees either the old dataset, or none (no meta.json), or the new one: never a mix
+    (out / 'meta.json').unlink(missing_ok=True)
+    (out / 'audio_mel.npy').unlink(missing_ok=True)  # a stale one from an earlier run with audio
+    for name in os.listdir(tmp_dir):
+        os.replace(tmp_dir / name, out / name)
+    atomic_write(out / 'meta.json', json.dumps(meta, indent=1, allow_nan=True))
+    shutil.rmtree(tmp_dir)
+    return meta
+
+# ----------------------------------------------------------------------------- main
+
+def main(cfg):
+    """Runs prepare.py with a config dict (the globals above, resolved); returns meta or None."""
+    root, out = Path(cfg['input_dir']).resolve(), Path(cfg['out_dir'])
+    t0 = time.time()
+    units, skipped = discover(root)
+    if (root / 'recordings.csv').exists():
+        table = read_recordings_csv(root / 'recordings.csv')
+        for unit in [u for u in units if u[0] == 'video' and u[1].stem not in table]:
+            units.remove(unit)
+            skipped.append(dict(file=str(unit[1].relative_to(root)), reason="not listed in recordings.csv"))
+    fingerprint = hashlib.sha1(json.dumps([cfg[k] for k in PREPARE_KEYS]).encode()).hexdigest()[:8]
+    parts = out / f"parts-{fingerprint}"
+    # what made the data; not where it lies or how the work was spread (a moved dataset is the same one)
+    settings = {k: v for k, v in cfg.items() if k not in ('out_dir', 'workers', 'shard', 'merge', 'keep_parts', 'force')}
+    if (out / 'meta.json').exists() and not cfg['force'] and not cfg['shard']:
+        meta = json.loads((out / 'meta.json').read_text())
+        if meta.get('args') == settings and meta.get('version') == VERSION:
+            print(f"{out} is already prepared with these settings (--force to prepare again)")
+            return meta
+    if not cfg['merge']:
+        mine = units
+        if cfg['shard']:
+            i, n = map(int, cfg['shard'].split('/'))
+            mine = units[i::n]
+        todo = [u for u in mine if not (parts / unit_key(u, root) / 'info.json').exists()]
+        print(f"{len(units)} units in {root}; {len(mine) - len(todo)} already prepared, {len(todo)} to go")
+        parts.mkdir(parents=True, exist_ok=True)
+        jobs = [(u, root, parts, cfg) for u in todo]
+        if cfg['workers'] > 1 and len(jobs) > 1:
+            with multiprocessing.get_context('spawn').Pool(cfg['workers']) as pool:
+                for _ in tqdm(pool.imap_unordered(prepare_unit, jobs), total=len(jobs), desc='decode', disable=None):
+                    pass
+        else:
+            for job in tqdm(jobs, desc='decode', disable=None):
+                prepare_unit(job)
+        if cfg['shard']:
+            print(f"shard {cfg['shard']} done; run with --merge once every shard has finished")
+            return None
+    missing = [unit_key(u, root) for u in units if not (parts / unit_key(u, root) / 'info.json').exists()]
+    if missing:
+        raise SystemExit(f"{len(missing)} units are not prepared yet, e.g. {parts / missing[0]}: "
+                         f"run the shard jobs first")
+    meta = merge_parts(parts, out, units, root, skipped, settings)
+    if not cfg['keep_parts']:
+        shutil.rmtree(parts)
+    c, seconds = meta['counts'], time.time() - t0
+    hours = sum(c[s]['hours'] for s in SPLITS)
+    print(f"prepared {out} in {seconds:.1f}s ({hours * 3600 / seconds:.1f} s of video per second)")
+    for s in SPLITS:
+        print(f"  {s:5s}: {c[s]['recordings']:4d} recordings {c[s]['hours']:7.3f} h {c[s]['frames']:8d} frames "
+              f"{c[s]['utterances']:7d} utterances {c[s]['tokens']:8d} tokens")
+    print(f"  vocab: {meta['vocab_size']}  image: {cfg['image_size']}px at {cfg['fps']:g} fps  audio: "
+          f"{'log-mel' if 'audio_mel' in meta['files'] else 'none'}  skipped: {len(meta['skipped'])} files  "
+          f"problems: {len(meta['problems'])} lines (listed in meta.json)")
+    return meta
+
+if __name__ == '__main__':
+    from configurator import configure
+    main(configure(globals()))
