@@ -329,19 +329,23 @@ def frame_span(times, start, end):
 
 # ----------------------------------------------------------------------------- merge
 
-def split_of(key, cfg):
-    """A stable hash of the recording (or day) picks its split, so adding recordings moves none."""
-    u = zlib.crc32(key.encode()) / 2**32
-    return 2 if u < cfg['test_fraction'] else 1 if u < cfg['test_fraction'] + cfg['val_fraction'] else 0
-
 def assign_splits(recordings, cfg):
+    """Held-out recordings (or days) are spread evenly over the child's age, so that val and test see
+    every stage of development; within each stretch of ages, a hash of the name picks the one held out."""
     keys = [f"{r['child']}/{r['date']}" if cfg['split_by'] == 'day' and r['date'] else r['id'] for r in recordings]
-    split = {k: split_of(k, cfg) for k in keys}
-    # a tiny corpus may hash no key into val or test: move the lowest-hashing training keys there
-    for wanted in (1, 2):
-        train_keys = sorted((k for k in set(keys) if split[k] == 0), key=lambda k: zlib.crc32(k.encode()))
-        if len(train_keys) > 1 and wanted not in split.values() and len(set(keys)) >= 3:
-            split[train_keys[0]] = wanted
+    order = {}
+    for r, k in zip(recordings, keys):
+        order.setdefault(k, (np.nan_to_num(r['age_days'], nan=np.inf), r['date'], k))
+    remaining, split = sorted(order, key=order.get), dict.fromkeys(order, 0)
+    for value, fraction in ((2, cfg['test_fraction']), (1, cfg['val_fraction'])):
+        want = round(len(order) * fraction) or int(fraction > 0 and len(order) >= 3)
+        want = min(want, len(remaining) - 1)
+        stride = len(remaining) / max(want, 1)
+        picked = [min(remaining[round(j * stride):round((j + 1) * stride)], key=lambda k: zlib.crc32(k.encode()))
+                  for j in range(want)]
+        for k in picked:
+            split[k] = value
+        remaining = [k for k in remaining if k not in picked]
     for r, k in zip(recordings, keys):
         r['split'] = split[k]
 

@@ -267,3 +267,15 @@ def test_pair_inputs_llava_manifest_and_captioned_images(tmp_path):
     spans = [u['frame_last'] - u['frame_first'] + 1 for u in data['utterances']]
     assert 8 in spans and 1 in spans
     assert len(data['frames']) == sum(r['frames'][1] - r['frames'][0] for r in meta['recordings'])
+
+def test_nursery_corpus_prepares_cleanly(tiny_raw, tiny_dataset, tmp_path):
+    meta, data = prepare.load_dataset(tiny_dataset)
+    assert meta['skipped'] == [] and meta['problems'] == []
+    assert {'mom', 'child'} <= set(meta['speakers'])
+    assert all(c['recordings'] >= 1 for c in meta['counts'].values())
+    u = data['utterances']
+    assert np.all(u['frame_first'] <= u['frame_last']) and np.all(u['mel_len'] > 0)
+    assert np.all(data['frame_index']['age_days'] > 0)
+    quiet = run(tiny_raw, tmp_path / 'no_child', drop_speakers='child')
+    assert 'child' not in quiet['speakers']
+    assert sum(c['utterances'] for c in quiet['counts'].values()) < len(u)

@@ -1,0 +1,574 @@
+"""
+The nursery: a procedural child's-eye world, filmed as real media. Renders a synthetic infant's days,
+deterministic from a seed, in the raw corpus layout prepare.py reads:
+
+    <out>/recordings.csv                     recording,child,date,age_days
+    <out>/<child>/<recording>.mp4            H.264 320x240 at 10 fps + AAC 16 kHz mono
+    <out>/<child>/<recording>.srt|.vtt|.csv  transcript sidecar (SRT, WebVTT, SAYCam CSV, generic CSV)
+    <out>/truth/<recording>.json             utterances (word times, what each word names, in view or not,
+                                             the scene), events, and the scene of every second
+    <out>/heldout.json                       colour-object, verb-object and spatial combinations never shown
+
+    python data/nursery/make.py                                    # ~90 min of video, minutes on 2 cores
+    python data/nursery/make.py --size=tiny --out=/tmp/x --seed=1  # 4 short recordings, seconds
+
+A re-run skips recordings already complete (the truth file is written last); every file is written to a
+temporary name and renamed, so a killed run leaves no half file.
+"""
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import speech  # noqa: E402  (the modules next to this script)
+import world  # noqa: E402
+
+FPS = 10
+SIZES = {  # children, recordings, seconds per recording (uniform range)
+    'tiny': dict(children=1, recordings=4, seconds=(15.0, 20.0)),
+    'default': dict(children=2, recordings=44, seconds=(95.0, 150.0)),
+}
+AGE_DAYS = (183, 975)  # 6 to 32 months, the span of SAYCam
+FORMATS = ('srt', 'vtt', 'saycam', 'csv')  # transcript sidecars, rotated over the recordings
+TIME_KEYS = ('start', 'end', 'land', 'hidden_start', 'hidden_end')  # event times: frames here, seconds in truth
+
+
+def atomic_write(path, text):
+    tmp = os.path.join(os.path.dirname(path), '.' + os.path.basename(path) + '.tmp')
+    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def plan_recordings(size, seed):
+    """Every recording's id, child, date, age, length and seed: a pure function of (size, seed)."""
+    cfg, rng = SIZES[size], np.random.default_rng([seed, 0])
+    out = []
+    for c in range(cfg['children']):
+        child = 'ABCDEFGH'[c]
+        birth = datetime.date(2019, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 700)))
+        skins = ['skin_light', 'skin_tan', 'skin_dark']
+        family = dict(skin=str(rng.choice(skins)), parent_skin=str(rng.choice(skins)))
+        k = cfg['recordings'] // cfg['children'] + (c < cfg['recordings'] % cfg['children'])
+        ages = np.clip(np.linspace(*AGE_DAYS, k) + rng.uniform(-10, 10, k), *AGE_DAYS).round().astype(int)
+        for i, age in enumerate(ages):
+            date = birth + datetime.timedelta(days=int(age))
+            rid = f'{child}_{date:%Y%m%d}_{int(rng.integers(7, 19)):02d}{int(rng.integers(0, 60)):02d}_{i:02d}'
+            out.append(dict(recording=rid, child=child, date=date.isoformat(), age_days=int(age), family=family,
+                            seconds=round(float(rng.uniform(*cfg['seconds'])), 1), seed=int(rng.integers(2 ** 31))))
+    for j, rec in enumerate(out):
+        rec['format'] = FORMATS[j % len(FORMATS)]
+    return out
+
+# ----------------------------------------------------------------------------------------------------
+# the world's dynamics. A recording is a run of episodes (6-28 s): a background, things with a position
+# per frame, maybe a caregiver's face and an occluder, events, and where the child looks (the camera).
+
+
+PLACES = {  # background: what is found there (a room's door and window are on its wall)
+    'room': ('ball', 'car', 'cat', 'dog', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'basket',
+             'computer', 'cup', 'bottle', 'crib', 'chair'),
+    'kitchen': ('apple', 'banana', 'cup', 'bottle', 'spoon', 'ball', 'cat', 'dog', 'block', 'book', 'duck', 'chair'),
+    'floor': ('ball', 'car', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'cup', 'spoon', 'apple',
+              'banana', 'bottle', 'basket'),
+    'stairs': ('ball', 'bear', 'shoe', 'cat', 'duck', 'block', 'book', 'car'),
+    'sand': ('bucket', 'ball', 'shoe', 'duck', 'spoon', 'dog', 'car'),
+    'road': ('car', 'dog', 'ball', 'shoe', 'cat', 'flower'),
+    'ground': ('flower', 'dog', 'cat', 'ball', 'duck', 'shoe', 'bucket', 'car'),
+}
+INDOOR, OUTDOOR = ('room', 'kitchen', 'floor', 'stairs'), ('sand', 'road', 'ground')
+# how often things turn up: Zipf over this ranking (the objects in infants' views are heavy-tailed,
+# a few very frequent; Clerkin et al. 2017)
+RANK = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'toy', 'apple', 'bottle', 'shoe', 'block', 'bear',
+        'banana', 'spoon', 'chair', 'puzzle', 'flower', 'computer', 'basket', 'paper', 'bucket', 'crib')
+FIRST_MONTH = {'puzzle': 15, 'computer': 12, 'paper': 10, 'basket': 9, 'bucket': 9}  # things of older children
+
+
+def add(ep, ctx, cat, x, y, size=None, color=None, **kw):
+    """A thing standing still at (x, y) for the whole episode; callers overwrite its tracks to move it."""
+    rng, n = ctx['rng'], ep['n']
+    ctx['count'][cat] += 1
+    cols = [c for c in world.CATEGORIES[cat][2] if [c, cat] not in ctx['heldout']['color_object']]
+    obj = dict(id=f"{cat}{ctx['count'][cat]}", category=cat,
+               color=ctx['family']['skin'] if cat in ('hand', 'foot') else color or str(rng.choice(cols)),
+               size=size or str(rng.choice(['small', 'medium', 'big'], p=[0.25, 0.5, 0.25])),
+               x=np.full(n, float(x)), y=np.full(n, float(y)), pose=np.zeros(n, int), z=0.0, flip=False,
+               screen=False, present=np.ones(n, bool))
+    obj.update(kw)
+    ep['objects'].append(obj)
+    return obj
+
+
+def pick(ctx, place, k, exclude=()):
+    """k distinct categories found at this place, popular ones more often, grown-up ones later."""
+    cands = [c for c in PLACES[place] if c not in exclude and ctx['age'] >= FIRST_MONTH.get(c, 0)]
+    w = np.array([1.0 / (RANK.index(c) + 1) ** 0.9 for c in cands])
+    return [cands[i] for i in ctx['rng'].choice(len(cands), min(k, len(cands)), replace=False, p=w / w.sum())]
+
+
+def floor_y(ep, ctx, lo=0.0, hi=1.0):
+    a, b = world.FLOOR_BAND[ep['background']]
+    return float(ctx['rng'].uniform(a + (b - a) * lo, a + (b - a) * hi))
+
+
+def width(obj):
+    return world.object_height(obj) * world.CATEGORIES[obj['category']][1]
+
+
+def ep_play(ep, ctx):
+    """Toys on the floor: one kind in a group of 1-6 (to count), a few others, sometimes a passer-by."""
+    rng = ctx['rng']
+    cats = pick(ctx, ep['background'], int(rng.integers(1, 4)))
+    k = int(rng.choice(6, p=[0.3, 0.25, 0.18, 0.12, 0.08, 0.07])) + 1
+    same = rng.random() < 0.7  # a set of identical things, or one kind in several colours
+    group = [add(ep, ctx, cats[0], 0, 0)]
+    group += [add(ep, ctx, cats[0], 0, 0, group[0]['size'], group[0]['color'] if same else None) for _ in range(k - 1)]
+    gap, y, x0 = width(group[0]) + rng.uniform(6, 16), floor_y(ep, ctx, 0.3, 0.9), rng.uniform(120, 360)
+    for i, o in enumerate(group):
+        o['x'][:], o['y'][:] = x0 + (i - (k - 1) / 2) * gap, y + rng.uniform(-4, 4)
+    for cat in cats[1:]:
+        x = x0 + rng.choice([-1, 1]) * ((k + 1) / 2 * gap + rng.uniform(40, 110))
+        add(ep, ctx, cat, np.clip(x, 30, world.WORLD_W - 30), floor_y(ep, ctx))
+    if rng.random() < (0.6 if ep['background'] in OUTDOOR else 0.25):
+        walker(ep, ctx)
+    return [(g['id'], 3.0) for g in group[:2]] + [(o['id'], 1.0) for o in ep['objects'][k:]] + [('down', 0.4)]
+
+
+def walker(ep, ctx):
+    """A pet, or a car on the road, crossing the whole world: it enters the view and leaves it again."""
+    rng, n = ctx['rng'], ep['n']
+    cat = 'car' if ep['background'] == 'road' else str(rng.choice(['cat', 'dog']))
+    d = int(rng.choice([-1, 1]))
+    o = add(ep, ctx, cat, 0, floor_y(ep, ctx, 0.2, 0.8), size='medium', flip=d < 0, z=0.2)
+    t0, speed = int(rng.integers(0, max(1, n // 3))), rng.uniform(50, 90) / FPS
+    x = -60 + (np.arange(n) - t0) * speed
+    o['x'][:] = np.where(d > 0, x, world.WORLD_W - x)
+    o['present'][:] = (x > -60) & (x < world.WORLD_W + 60)
+    if cat == 'car':
+        ep['events'].append(dict(type='drive', object=o['id'], category=cat, color=o['color'], start=t0,
+                                 end=min(n - 1, t0 + int((world.WORLD_W + 120) / speed)),
+                                 direction='right' if d > 0 else 'left'))
+    return o
+
+
+def ep_spatial(ep, ctx):
+    """A figure on, under, in or next to a landmark (never a held-out triple), and a distractor."""
+    rng, bg = ctx['rng'], ep['background']
+    rels = [(f, r, m) for f, r, m in speech.relation_triples() if [f, r, m] not in ctx['heldout']['relation']
+            and (m in PLACES[bg] or m in ('table', 'chair') and bg in ('room', 'kitchen'))
+            and ctx['age'] >= FIRST_MONTH.get(m, 0)]
+    if not rels:
+        return ep_play(ep, ctx)
+    f, r, m = rels[int(rng.integers(len(rels)))]
+    lm = add(ep, ctx, m, rng.uniform(170, 310), floor_y(ep, ctx, 0.4, 0.8), size='medium')
+    fig = add(ep, ctx, f, lm['x'][0], lm['y'][0], size='medium' if r != 'under' else 'small')
+    h = world.object_height(lm)
+    if r == 'on':  # drawn after the landmark, standing on its surface
+        fig['y'][:] -= world.SUPPORT[m] * h
+        fig['x'][:] += rng.uniform(-0.2, 0.2) * width(lm)
+        fig['z'] = 0.5
+    elif r in ('under', 'in'):  # drawn before it: legs or the basket's front hide part of it
+        fig['y'][:] -= 2 if r == 'under' else world.CONTAINER[m] * h * 0.6
+        fig['z'] = -0.5
+    else:
+        fig['x'][:] += rng.choice([-1, 1]) * (width(lm) / 2 + width(fig) / 2 + rng.uniform(4, 14))
+    ep['relations'].append([fig['id'], r, lm['id'], 0, ep['n']])
+    for cat in pick(ctx, bg, 1, exclude=(f, m)):
+        add(ep, ctx, cat, np.clip(lm['x'][0] + rng.choice([-1, 1]) * rng.uniform(130, 190), 30, 450), floor_y(ep, ctx))
+    return [(lm['id'], 2.0), (fig['id'], 3.0), (ep['objects'][-1]['id'], 1.0)]
+
+
+def hands(ep, ctx, x_sway=0.0, clap=False):
+    """The child's own hands raised at the bottom of the view (view coordinates)."""
+    t = np.arange(ep['n']) / FPS
+    for side, x in ((-1, 80.0), (1, 240.0)):
+        h = add(ep, ctx, 'hand', x, 250, size='medium', screen=True, z=4, flip=side > 0)
+        move = 45 * (0.5 + 0.5 * np.sin(2 * np.pi * 1.5 * t)) if clap else x_sway * np.sin(2 * np.pi * 0.4 * t)
+        h['x'][:], h['y'][:] = x - side * move, 250 + 3 * np.sin(2 * np.pi * 0.7 * t + side)
+    ep['hands'] = True
+
+
+def ep_action(ep, ctx):
+    """Something rolls, falls, is thrown, eaten, drunk, read, pushed or driven (never a held-out pair)."""
+    rng, n, bg = ctx['rng'], ep['n'], ep['background']
+    verbs = ['roll', 'throw', 'push'] + (['eat', 'drink', 'read'] if bg in INDOOR else [])
+    verbs += ['fall'] if bg in ('room', 'kitchen') else []  # off a table
+    verbs += ['drive'] if bg == 'road' else []
+    verb = str(rng.choice([v for v in verbs if v not in ('read', 'push') or ctx['age'] >= 10]))
+    if verb == 'drive':
+        return [(walker(ep, ctx)['id'], 3.0)]
+    objs = [o for o in speech.ACTIONS[verb] if [verb, o] not in ctx['heldout']['verb_object']
+            and ctx['age'] >= FIRST_MONTH.get(o, 0) and (verb in ('eat', 'drink', 'read', 'fall') or o in PLACES[bg])
+            and not (verb == 'fall' and [o, 'on', 'table'] in ctx['heldout']['relation'])]
+    verb, cat = (verb, str(rng.choice(objs))) if objs else ('roll', 'ball')  # a ball rolls anywhere
+    t0, d = int(rng.uniform(0.8, 2.0) * FPS), int(rng.choice([-1, 1]))
+    ev = dict(type=verb, category=cat, start=t0, end=n - 1)
+    if verb in ('eat', 'drink', 'read'):  # held in both hands, close to the eyes, brought to the mouth (below)
+        hands(ep, ctx, x_sway=4)
+        o = add(ep, ctx, cat, 160, 236, size=1.9 if verb == 'read' else 'big', screen=True, z=3.5)
+        t = np.arange(n) / FPS
+        if verb == 'read':
+            o['pose'][:], o['y'][:] = 1, 236 + 3 * np.sin(2 * np.pi * 0.3 * t)  # an open book
+        else:
+            lift = np.clip(np.sin(2 * np.pi * 0.35 * (t - t0 / FPS)), 0, 1) * (t >= t0 / FPS)
+            o['y'][:] = 232 + 70 * lift
+            if cat == 'apple':
+                o['pose'][:] = np.cumsum(lift > 0.9) > 0  # bitten from the first bite on
+        ep['events'].append(dict(ev, object=o['id'], color=o['color']))
+        return [('down', 1.0)]
+    y = floor_y(ep, ctx, 0.3, 0.8)
+    if verb in ('roll', 'push'):
+        o = add(ep, ctx, cat, 240 - d * rng.uniform(100, 170), y, size='medium' if verb == 'push' else None)
+        speed = rng.uniform(45, 90) / FPS if verb == 'roll' else rng.uniform(20, 35) / FPS
+        steps = np.clip(np.arange(n) - t0, 0, int(abs(2 * (240 - o['x'][0])) / speed))
+        o['x'][:] = o['x'][0] + d * speed * steps
+        o['flip'] = d < 0 and cat == 'car'
+        if cat == 'ball':  # the stripes turn as it rolls
+            o['pose'][:] = (speed * steps / (np.pi * world.object_height(o)) * 8).astype(int) % 8
+        ev['end'] = t0 + int(steps.max())
+    elif verb == 'fall':  # slides off a table's edge, drops with gravity, lands with a knock
+        lm = add(ep, ctx, 'table', rng.uniform(180, 300), y, size='medium')
+        top = lm['y'][0] - world.SUPPORT['table'] * world.object_height(lm)
+        o = add(ep, ctx, cat, lm['x'][0], top, size='medium', z=0.5)
+        edge = lm['x'][0] + d * (width(lm) / 2 + width(o) / 2 + 4)
+        slide, t, land = int(0.4 * FPS), np.arange(n) - t0, lm['y'][0] + 12
+        o['x'][:] = np.where(t < 0, o['x'][0], np.where(t < slide, o['x'][0] + (edge - o['x'][0]) * t / slide, edge))
+        o['y'][:] = np.minimum(top + 0.5 * 900 * (np.clip(t - slide, 0, None) / FPS) ** 2, land)
+        ev['land'] = ev['end'] = t0 + slide + int(np.sqrt(2 * (land - top) / 900) * FPS)
+        ep['relations'].append([o['id'], 'on', lm['id'], 0, t0])  # on the table until it falls
+    else:  # throw: held up in both hands, then off in an arc, landing further away
+        hands(ep, ctx)
+        o = add(ep, ctx, cat, rng.uniform(180, 300), floor_y(ep, ctx, 0.6, 1.0), size='medium', z=3.5)
+        fly, t = int(rng.uniform(0.7, 1.0) * FPS), np.arange(n) - t0
+        u, x0, y0, land_y = np.clip(t / fly, 0, 1), o['x'][0], o['y'][0], floor_y(ep, ctx, 0.0, 0.3)
+        o['x'][:] = x0 + d * rng.uniform(120, 180) * u
+        o['y'][:] = y0 + (land_y - y0) * u - 140 * np.sin(np.pi * u)
+        ev['land'] = ev['end'] = t0 + fly
+        for h in ep['objects'][:2]:
+            h['present'][t > fly // 2] = False  # the hands drop out of view after the throw
+    ep['events'].append(dict(ev, object=o['id'], color=o['color'], direction='right' if d > 0 else 'left'))
+    return [(o['id'], 5.0)]
+
+
+def ep_occlusion(ep, ctx):
+    """A ball or car rolls behind a screen and comes out the other side, sometimes back again. Object
+    permanence holds in every recording; violations are for benchmarks to render."""
+    rng, n = ctx['rng'], ep['n']
+    y = floor_y(ep, ctx, 0.4, 0.8)
+    occ = dict(x=round(rng.uniform(200, 280)), y=round(y + 6), w=round(rng.uniform(70, 95)),
+               h=round(rng.uniform(80, 105)), color=str(rng.choice(world.CATEGORIES['screen'][2])))
+    ep['occluder'] = occ
+    cat = str(rng.choice(['ball', 'car']))
+    o = add(ep, ctx, cat, 0, y, size='medium')
+    d, speed, t0 = int(rng.choice([-1, 1])), rng.uniform(40, 70) / FPS, int(rng.uniform(1.0, 2.0) * FPS)
+    span = occ['w'] / 2 + width(o) / 2 + 70
+    x_start, back, t = occ['x'] - d * span, rng.random() < 0.5, np.arange(n)
+    t1 = t0 + int(2 * span / speed)  # out on the other side
+    t2 = t1 + int(rng.uniform(1.0, 2.5) * FPS)  # and back from there
+    x = x_start + d * speed * np.clip(t - t0, 0, t1 - t0)
+    if back:
+        x[t > t2] = x_start + d * 2 * span - d * speed * np.clip(t[t > t2] - t2, 0, t1 - t0)
+    o['x'][:], o['flip'] = x, cat == 'car' and d < 0
+    if cat == 'ball':
+        o['pose'][:] = (np.abs(x - x_start) / (np.pi * world.object_height(o)) * 8).astype(int) % 8
+    hidden = np.abs(x - occ['x']) <= (occ['w'] - width(o)) / 2
+    for a, b in ((t0, t1), (t2, t2 + t1 - t0)) if back else ((t0, t1),):
+        inside = np.nonzero(hidden[a:min(b, n)])[0]
+        if len(inside) and b <= n:
+            ep['events'].append(dict(type='occlusion', object=o['id'], category=cat, color=o['color'], start=a, end=b,
+                                     hidden_start=a + int(inside[0]), hidden_end=a + int(inside[-1]),
+                                     direction='right' if x[min(b, n - 1)] > x[a] else 'left'))
+    return [(o['id'], 1.0)]
+
+
+def ep_face(ep, ctx):
+    """A caregiver close by, looking at the child or at one of a few things."""
+    rng = ctx['rng']
+    objs = [add(ep, ctx, c, rng.uniform(140, 360), floor_y(ep, ctx, 0.3, 0.9))
+            for c in pick(ctx, ep['background'], int(rng.integers(1, 4)))]
+    face(ep, ctx, objs)
+    return [('face', 3.0)] + [(o['id'], 1.5) for o in objs]
+
+
+def face(ep, ctx, objs):
+    """The episode's speaker's face at one side, looking at the child or at a thing for 1-3 s at a time."""
+    rng, n = ctx['rng'], ep['n']
+    ep['face'] = dict(who=ep['speaker'], skin=ctx['family']['parent_skin'],
+                      x=round(240 + rng.choice([-1, 1]) * rng.uniform(130, 180)),
+                      y=round(world.WORLD_H + rng.uniform(0, 25)), height=round(rng.uniform(140, 170)), z=3)
+    gaze, f = [None] * n, 0
+    while f < n:
+        k = int(rng.uniform(1, 3) * FPS)
+        target = objs[int(rng.integers(len(objs)))]['id'] if objs and rng.random() < 0.6 else None
+        gaze[f:f + k] = [target] * len(gaze[f:f + k])
+        f += k
+    ep['face']['gaze_ids'] = gaze
+
+
+def ep_body(ep, ctx):
+    """Looking down at one's own hands (clapping, holding a toy) and feet."""
+    rng = ctx['rng']
+    hands(ep, ctx, x_sway=6, clap=rng.random() < 0.4)
+    if ep['background'] in ('room', 'floor', 'sand', 'ground') and rng.random() < 0.6:
+        for side, x in ((-1, 130.0), (1, 190.0)):
+            add(ep, ctx, 'foot', x, 262, size='medium', screen=True, z=3.8, flip=side > 0)
+    if rng.random() < 0.5:
+        add(ep, ctx, pick(ctx, ep['background'], 1)[0], 160, 228, size='medium', screen=True, z=3.5)
+    return [('down', 1.0)]
+
+
+EPISODES = {'play': ep_play, 'spatial': ep_spatial, 'action': ep_action, 'occlusion': ep_occlusion,
+            'face': ep_face, 'body': ep_body}
+WEIGHTS = {'indoor': dict(play=3, spatial=2, action=3, occlusion=1.2, face=1.5, body=1),
+           'outdoor': dict(play=3, spatial=0.6, action=1.5, occlusion=0.5, face=1, body=0.6)}
+
+
+def make_episodes(rng, n, age_months, family, heldout):
+    """Cut a recording of n frames into episodes and simulate each; returns the episode dicts."""
+    ctx = dict(rng=rng, age=age_months, family=family, heldout=heldout, count=Counter())
+    setting = 'outdoor' if rng.random() < 0.3 else 'indoor'
+    places = OUTDOOR if setting == 'outdoor' else INDOOR
+    out, start, bg, cam = [], 0, str(rng.choice(places)), None
+    kinds = list(WEIGHTS[setting])
+    w = np.array([WEIGHTS[setting][c] for c in kinds], float)
+    while start < n:
+        k = int(rng.uniform(6, 28) * FPS)
+        k = n - start if n - start < k + 4 * FPS else k
+        if out and rng.random() < 0.35:
+            bg = str(rng.choice(places))
+        ep = dict(background=bg, variant=int(rng.integers(4)), start=start, n=k, objects=[], occluder=None, face=None,
+                  events=[], relations=[], bob=float(rng.uniform(0.8, 2.0)), hands=False,
+                  speaker='mom' if rng.random() < 0.65 else 'dad')
+        ep['kind'] = kinds[int(rng.choice(len(kinds), p=w / w.sum()))]
+        look = EPISODES[ep['kind']](ep, ctx)
+        if bg in world.WALL_LINE:  # a door and a window on the wall
+            for cat, x, y in (('door', rng.uniform(30, 200), world.WALL_LINE[bg] + 2),
+                              ('window', rng.uniform(260, 440), 150)):
+                if rng.random() < 0.7:
+                    add(ep, ctx, cat, x, y, size='medium', z=-2)
+        if bg in OUTDOOR:  # carried outdoors: trees at the back, a strong head bob
+            for x in rng.uniform(20, 460, int(rng.integers(0, 3))):
+                add(ep, ctx, 'tree', x, world.FLOOR_BAND[bg][0] + rng.uniform(0, 15), size='medium', z=-1)
+            ep['bob'] = float(rng.uniform(2.5, 5.0))
+        if ep['face'] is None and ep['kind'] in ('play', 'spatial') and rng.random() < 0.3:
+            face(ep, ctx, [o for o in ep['objects'] if not o['screen']])
+        ep['camera'] = camera(ep, ctx, look, cam if out and out[-1]['background'] == bg else None)
+        cam = ep['camera'][-1]
+        if not ep['hands']:
+            auto_hands(ep, ctx)
+        out.append(ep)
+        start += k
+    return out
+
+
+def target_point(ep, target, f):
+    """World point of a fixation target: a thing's id, 'face', 'down' (own hands) or a point."""
+    if target == 'down':
+        return (None, world.WORLD_H + 60)
+    if target == 'face':
+        return (ep['face']['x'], ep['face']['y'] - ep['face']['height'] * 0.55)
+    o = next(o for o in ep['objects'] if o['id'] == target)
+    return (o['x'][f], o['y'][f] - world.object_height(o) / 2)
+
+
+def camera(ep, ctx, look, cam0):
+    """Where the head points each frame: fixations of 1-4 s on things (chosen by weight), a smooth turn
+    to each, the bob of being carried or bouncing, and a slow sway. Also sets ep['tilt'] (looking down)."""
+    rng, n = ctx['rng'], ep['n']
+    targets, w = [], np.array([wt for _, wt in look], float)
+    while len(targets) < n:
+        targets += [look[int(rng.choice(len(look), p=w / w.sum()))][0]] * int(rng.uniform(1.0, 4.0) * FPS)
+    c = np.array(cam0 if cam0 is not None else (80.0, 60.0), float)
+    cam, tilt, down = np.empty((n, 2)), np.zeros(n), 0.0
+    for f in range(n):
+        down += ((targets[f] == 'down') - down) * 0.2
+        tilt[f] = down
+        x, y = target_point(ep, targets[f], f)
+        want = np.array([c[0] + world.VIEW_W / 2 if x is None else x, y]) - (world.VIEW_W / 2, world.VIEW_H * 0.6)
+        c += (want - c) * 0.2  # ~0.5 s to settle: a head turn, not a cut
+        cam[f] = c
+    t, ph = np.arange(n) / FPS, rng.uniform(0, 2 * np.pi, 3)
+    cam[:, 1] += ep['bob'] * np.sin(2 * np.pi * 1.8 * t + ph[0])
+    cam[:, 0] += 0.4 * ep['bob'] * np.sin(2 * np.pi * 0.9 * t + ph[1]) + 2.0 * np.sin(2 * np.pi * 0.2 * t + ph[2])
+    cam[:, 0] = np.clip(cam[:, 0], 0, world.WORLD_W - world.VIEW_W)
+    cam[:, 1] = np.clip(cam[:, 1], 0, world.WORLD_H - world.VIEW_H)
+    ep['tilt'] = tilt
+    return cam
+
+
+def auto_hands(ep, ctx):
+    """Hands rise into view from below when the child looks down."""
+    if ep['tilt'].max() > 0.1:
+        for side, x in ((-1, 85.0), (1, 235.0)):
+            h = add(ep, ctx, 'hand', x, 0, size='medium', screen=True, z=4, flip=side > 0)
+            h['y'][:], h['present'][:] = world.VIEW_H + 80 - 75 * ep['tilt'], ep['tilt'] > 0.1
+
+
+def scene_at(ep, f):
+    """The render_frame scene dict of an episode's frame f."""
+    objs = [dict(id=o['id'], category=o['category'], color=o['color'], size=o['size'], x=round(float(o['x'][f]), 1),
+                 y=round(float(o['y'][f]), 1), z=o['z'], pose=int(o['pose'][f]), flip=bool(o['flip']),
+                 screen=o['screen']) for o in ep['objects'] if o['present'][f]]
+    face = None
+    if ep['face']:
+        target = next((o for o in objs if o['id'] == ep['face']['gaze_ids'][f]), None)
+        face = {k: v for k, v in ep['face'].items() if k != 'gaze_ids'}
+        face.update(gaze_id=target and target['id'], gaze=target and world.centre(target), mouth_open=False)
+    return dict(background=ep['background'], variant=ep['variant'], objects=objs, occluder=ep['occluder'], face=face,
+                camera=[round(float(v), 1) for v in ep['camera'][f]])
+
+
+def view_events(frames, vis):
+    """Things entering and leaving the view, with the side they cross (or 'behind' the occluder)."""
+    events, state, prev = [], {}, {}
+    for f, (scene, v) in enumerate(zip(frames, vis)):
+        for o in scene['objects']:
+            if o['screen']:
+                continue
+            oid, now, box = o['id'], v.get(o['id'], 0.0) >= 0.5, world.object_box(o, scene['camera'])
+            if oid in state and now != state[oid]:
+                b = box if not now else prev[oid]  # leaving: where it is now; entering: where it was
+                over = dict(left=-b[0], right=b[2] - world.VIEW_W, top=-b[1], bottom=b[3] - world.VIEW_H)
+                side = max(over, key=over.get)
+                side = side if over[side] > 0 else 'behind' if scene['occluder'] else 'edge'
+                events.append(dict(type='enter' if now else 'leave', object=oid, category=o['category'],
+                                   color=o['color'], start=round(f / FPS, 2), end=round(f / FPS, 2), side=side))
+            state[oid], prev[oid] = now, box
+    return events
+
+# ----------------------------------------------------------------------------------------------------
+# one recording: simulate the world, speak over it, film it
+
+
+def simulate(rec, heldout):
+    """(scenes per frame, visibility per frame, utterances, events, audio samples) of one recording."""
+    rng = np.random.default_rng(rec['seed'])
+    episodes = make_episodes(rng, int(round(rec['seconds'] * FPS)), rec['age_days'] / 30.44, rec['family'], heldout)
+    frames = [scene_at(ep, f) for ep in episodes for f in range(ep['n'])]
+    vis = [world.visibility(s) for s in frames]
+    frame_ep = np.concatenate([np.full(ep['n'], i) for i, ep in enumerate(episodes)])
+    utts, audio = speech.speak(rng, rec, episodes, frames, vis, frame_ep, FPS)
+    speech.animate_faces(frames, utts, FPS)
+    cat_of = {o['id']: o['category'] for ep in episodes for o in ep['objects']}
+    for ep in episodes:  # spatial relations hold over an interval: events too
+        ep['events'] += [dict(type='relation', object=a, category=cat_of[a], figure=cat_of[a], relation=r,
+                              landmark=cat_of[b], landmark_id=b, start=f0, end=f1)
+                         for a, r, b, f0, f1 in ep['relations']]
+    events = [{k: round((ep['start'] + v) / FPS, 2) if k in TIME_KEYS else v for k, v in e.items()}
+              for ep in episodes for e in ep['events']]
+    for e in events:
+        if 'land' in e:  # a knock where something lands
+            i = int(e['land'] * speech.SAMPLE_RATE)
+            knock = speech.thump()[:max(0, len(audio) - i)]
+            audio[i:i + len(knock)] += knock
+    events = sorted(events + view_events(frames, vis), key=lambda e: (e['start'], e['type'], e['object']))
+    return frames, vis, utts, events, audio
+
+
+def write_mp4(path, frames, audio):
+    import av  # here, so that planning and the grammar work without PyAV
+    tmp = os.path.join(os.path.dirname(path), '.' + os.path.basename(path) + '.tmp')
+    with av.open(tmp, 'w', format='mp4') as container:
+        v = container.add_stream('libx264', rate=FPS, options={'preset': 'ultrafast', 'crf': '23'})
+        v.width, v.height, v.pix_fmt = world.VIEW_W, world.VIEW_H, 'yuv420p'
+        v.thread_count = 1  # one recording per core beats threads within one at this size
+        a = container.add_stream('aac', rate=speech.SAMPLE_RATE, layout='mono')
+        a.bit_rate = 48000
+        for i, scene in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(world.render_frame(scene), format='rgb24')
+            vf.pts = i
+            container.mux(v.encode(vf))
+        container.mux(v.encode())
+        audio = np.pad(np.clip(audio, -1, 1).astype(np.float32), (0, -len(audio) % 1024))  # AAC: 1024 a frame
+        for k in range(0, len(audio), 1024):
+            af = av.AudioFrame.from_ndarray(audio[None, k:k + 1024], format='fltp', layout='mono')
+            af.sample_rate, af.pts = speech.SAMPLE_RATE, k
+            container.mux(a.encode(af))
+        container.mux(a.encode())
+    os.replace(tmp, path)
+
+
+def paths(out, rec):
+    """(video, transcript, truth) paths of a recording."""
+    stem = os.path.join(out, rec['child'], rec['recording'])
+    return (stem + '.mp4', stem + ('.csv' if rec['format'] == 'saycam' else '.' + rec['format']),
+            os.path.join(out, 'truth', rec['recording'] + '.json'))
+
+
+def render_recording(job):
+    """Simulate, film and write one recording, or read back the truth of one already complete."""
+    rec, out, heldout = job
+    video, sidecar, truth_path = paths(out, rec)
+    if all(os.path.exists(p) for p in (video, sidecar, truth_path)):
+        with open(truth_path, encoding='utf-8') as f:
+            return slim(json.load(f), rendered=False)
+    frames, vis, utts, events, audio = simulate(rec, heldout)
+    os.makedirs(os.path.dirname(video), exist_ok=True)
+    write_mp4(video, frames, audio)
+    atomic_write(sidecar, speech.transcript(rec['format'], utts, os.path.basename(video)))
+    truth = dict(recording=rec['recording'], child=rec['child'], date=rec['date'], age_days=rec['age_days'], fps=FPS,
+                 frames=len(frames), duration=round(len(frames) / FPS, 2), view=[world.VIEW_W, world.VIEW_H],
+                 world=[world.WORLD_W, world.WORLD_H], transcript=os.path.basename(sidecar), utterances=utts,
+                 events=events, seconds=[dict(t=f / FPS, scene=frames[f], visible=vis[f])
+                                         for f in range(0, len(frames), FPS)])
+    atomic_write(truth_path, json.dumps(truth, separators=(',', ':')))  # last: it marks the recording complete
+    return slim(truth, rendered=True)
+
+
+def slim(truth, rendered):
+    """What the summary needs of a recording: not its scenes."""
+    return dict(age_days=truth['age_days'], frames=truth['frames'], duration=truth['duration'], rendered=rendered,
+                utterances=[dict(speaker=u['speaker'], names_in_view=u['names_in_view'],
+                                 words=[w for w, _, _ in u['words']]) for u in truth['utterances']])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Render the nursery: a synthetic infant's recordings, from a seed.")
+    p.add_argument('--size', default='default', choices=sorted(SIZES))
+    p.add_argument('--out', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'raw'))
+    p.add_argument('--seed', type=int, default=1337)
+    p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
+    args = p.parse_args(argv)
+    t0 = time.time()
+    os.makedirs(os.path.join(args.out, 'truth'), exist_ok=True)
+    held_path = os.path.join(args.out, 'heldout.json')
+    if os.path.exists(held_path):
+        with open(held_path, encoding='utf-8') as f:
+            old = json.load(f)
+        if (old.get('seed'), old.get('size')) != (args.seed, args.size):
+            sys.exit(f"{args.out} holds a nursery of seed {old.get('seed')}, size {old.get('size')}: "
+                     f'use another --out for seed {args.seed}, size {args.size}')
+    heldout = dict(seed=args.seed, size=args.size, **speech.choose_heldout(args.seed),
+                   note='never rendered or spoken in any recording of this folder')
+    atomic_write(held_path, '{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(v)}' for k, v in heldout.items())
+                 + '\n}\n')  # one line per key: readable, and still JSON
+    recs = plan_recordings(args.size, args.seed)
+    jobs = [(rec, args.out, heldout) for rec in recs]
+    from tqdm import tqdm
+    with tqdm(total=len(jobs), unit='rec', desc='nursery') as bar:
+        if args.workers > 1:  # spawn: workers start clean, no forked copies of caches or locks
+            with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
+                truths = [t for t in pool.imap(render_recording, jobs) if bar.update() or True]
+        else:
+            truths = [render_recording(job) for job in jobs if bar.update() or True]
+    atomic_write(os.path.join(args.out, 'recordings.csv'), 'recording,child,date,age_days\n' + ''.join(
+        f"{r['recording']},{r['child']},{r['date']},{r['age_days']}\n" for r in recs))
+    wall, rendered = time.time() - t0, sum(t['frames'] for t in truths if t['rendered'])
+    print(f'out: {args.out}')
+    print(f"recordings: {len(truths)} ({sum(not t['rendered'] for t in truths)} were already complete)")
+    print(f"hours: {sum(t['duration'] for t in truths) / 3600:.3f}")
+    print(f"frames: {sum(t['frames'] for t in truths)} at {FPS} fps")
+    for line in speech.summary(truths):
+        print(line)
+    print(f'render_seconds: {wall:.1f} ({rendered / wall:.0f} frames/s, {args.workers} workers)')
+
+
+if __name__ == '__main__':
+    main()
