@@ -5,10 +5,10 @@ import os
 import re
 import sys
 
+import av
 import numpy as np
 import pytest
 
-av = pytest.importorskip('av')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAKE = os.path.join(ROOT, 'data', 'nursery', 'make.py')
 sys.path.insert(0, os.path.dirname(MAKE))
