@@ -226,7 +226,7 @@ def discover(root):
     if not root.is_dir():
         raise SystemExit(f"input_dir {root} is not a folder")
     units, skipped, seen = [], [], {}
-    for path in sorted(p for p in root.rglob('*') if p.is_file() and 'truth' not in p.relative_to(root).parts):
+    for path in sorted(p for p in root.rglob('*') if p.is_file()):
         ext, rel = path.suffix.lower(), str(path.relative_to(root))
         if ext in VIDEO_EXTS:
             if path.stem in seen:
