@@ -1,0 +1,450 @@
+"""
+Train a baby vision-language model on a corpus prepared by prepare.py (data/<name>/).
+    python train.py config/baby_small.py                                 # CPU quickstart on the nursery
+    python train.py config/baby_small.py --init_from=resume              # continue out_dir/ckpt.pt exactly
+    torchrun --standalone --nproc_per_node=8 train.py config/saycam.py   # 8 GPUs (several machines: README)
+"""
+import csv
+import math
+import os
+import re
+import resource
+import subprocess
+import time
+from collections import Counter
+from contextlib import nullcontext
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch.distributed import destroy_process_group, init_process_group
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from configurator import configure
+from model import OBJECTIVES, TOWERS, USES, BabyVLM, ModelConfig, load_checkpoint, load_towers, text_batch, tower_of
+from prepare import load_dataset
+from tokenizer import load_tokenizer
+
+# -----------------------------------------------------------------------------
+# I/O
+out_dir = 'out/baby_small'
+data_dir = 'data/nursery'          # a folder written by prepare.py
+init_from = 'scratch'              # 'scratch', 'resume' (out_dir/ckpt.pt), or another run's ckpt.pt
+init_towers = ''                   # with a ckpt path: towers to copy from it, comma-separated ('' = all)
+freeze = ''                        # towers kept fixed, comma-separated: vision,text,connector,contrastive,temporal
+eval_interval = 100                # steps between val losses, probe and checkpoint
+eval_iters = 8                     # val batches per evaluation: fixed batches, the same at every evaluation
+log_interval = 10
+eval_only = False
+always_save_checkpoint = True      # False: save only when the val loss improves
+wandb_log = False
+wandb_project = 'babyvfm'
+wandb_run_name = 'baby_small'
+# data
+batch_size = 64                    # image-utterance pairs per micro-batch, per rank
+clip_batch_size = 16               # clips per micro-batch, per rank (temporal objective)
+clip_stride = 1                    # frames between the frames of a clip, at the corpus' fps
+gradient_accumulation_steps = 1    # micro-batches per optimizer step, over all ranks together
+order = 'shuffle'                  # 'shuffle': epochs of a random permutation; 'age': developmental curriculum
+curriculum_start = 0.25            # 'age': fraction of the age range open at step 0, widening linearly...
+curriculum_iters = 0               # ...to all of it at this step (0: lr_decay_iters)
+# objectives (weight 0 switches one off; its towers are then not trained)
+contrastive_weight = 1.0
+caption_weight = 1.0
+temporal_weight = 1.0
+# model (vocab_size and image_size come from the dataset)
+patch_size = 8                     # ViT: 64 px frames -> an 8x8 grid of patches
+vit_layer = 4
+vit_embd = 128
+vit_head = 4
+block_size = 16                    # text decoder positions: start token + up to 15 utterance tokens (longer: cut)
+n_layer = 4
+n_embd = 128
+n_head = 4
+prefix_tokens = 4                  # connector: the patch grid average-pooled to this many prefix tokens (a square)
+embed_dim = 128                    # joint image-text space, and the temporal model's prediction space
+clip_len = 4                       # frames per clip of the temporal objective
+temporal_layer = 2                 # the causal transformer over a clip's frame embeddings (width vit_embd)
+dropout = 0.0
+bias = False                       # biases in Linear and LayerNorm (GPT-2 has them; without is a bit faster)
+# optimizer: AdamW, cosine schedule with linear warmup
+learning_rate = 1e-3
+max_iters = 1000
+weight_decay = 0.1
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0                    # 0: no clipping
+warmup_iters = 50
+lr_decay_iters = 0                 # 0: max_iters
+min_lr = 1e-4
+# probe: 4-way word-to-frame on val frames (chance 25%)
+probe_trials = 200
+probe_words = ''                   # comma list (e.g. Labeled-S' categories); '' takes words in 1-25% of val utterances
+probe_readout = 'auto'             # 'sim' (embeddings), 'nll' (caption likelihood), 'auto': sim if contrastive is on
+# system
+device = 'auto'                    # 'auto', 'cpu', 'cuda', 'cuda:1', ...
+dtype = 'auto'                     # 'auto', 'float32', 'bfloat16', 'float16' (autocast; fp16 adds a GradScaler)
+compile = None                     # None: on for CUDA, off on CPU
+seed = 1337
+config = configure(globals())
+# -----------------------------------------------------------------------------
+lr_decay_iters = lr_decay_iters or max_iters
+weights = {k: float(globals()[k + '_weight']) for k in OBJECTIVES}
+frozen, unknown = {t for t in freeze.split(',') if t}, {t for t in (freeze + ',' + init_towers).split(',') if t} - set(TOWERS)
+for bad, problem in ((unknown, f"freeze/init_towers: unknown tower {', '.join(map(repr, sorted(unknown)))} "
+                               f"(towers: {', '.join(TOWERS)})"),
+                     (order not in ('shuffle', 'age'), f"order must be 'shuffle' or 'age', got {order!r}"),
+                     (dtype not in ('auto', 'float32', 'bfloat16', 'float16'), f"dtype {dtype!r} is not auto/float32/bfloat16/float16"),
+                     (not any(weights.values()) or min(weights.values()) < 0, "objective weights must be >= 0, not all 0"),
+                     (probe_readout not in ('auto', 'sim', 'nll'), f"probe_readout must be auto/sim/nll, got {probe_readout!r}")):
+    if bad:
+        raise SystemExit(f"config: {problem}")
+
+ddp = int(os.environ.get('RANK', -1)) != -1
+rank, local_rank, world_size = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE')) if ddp else (0, 0, 1)
+device = ('cuda' if torch.cuda.is_available() else 'cpu') if device == 'auto' else device
+device = f'cuda:{local_rank}' if ddp and device == 'cuda' else device
+device_type = 'cuda' if device.startswith('cuda') else 'cpu'
+if ddp:
+    if device_type == 'cuda':
+        torch.cuda.set_device(device)
+    init_process_group(backend='nccl' if device_type == 'cuda' else 'gloo')
+    if gradient_accumulation_steps % world_size:
+        raise SystemExit(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of the {world_size} ranks")
+total_accum, accum = gradient_accumulation_steps, gradient_accumulation_steps // world_size
+master = rank == 0
+if dtype == 'auto':  # bf16 where the hardware has it; on an AVX512-BF16 CPU matmuls of width >= 256 run 2-2.5x fp32
+    cpu_bf16 = device_type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    dtype = 'bfloat16' if cpu_bf16 or (device_type == 'cuda' and torch.cuda.is_bf16_supported()) else \
+        'float16' if device_type == 'cuda' else 'float32'
+ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type, dtype=getattr(torch, dtype))
+compile = device_type == 'cuda' if compile is None else compile
+torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+os.makedirs(out_dir, exist_ok=True)
+ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+
+# -----------------------------------------------------------------------------
+# data: memory-mapped arrays from prepare.py, nothing decoded here
+try:
+    meta, arrays = load_dataset(data_dir)
+except (OSError, ValueError) as e:
+    raise SystemExit(str(e))
+frame_index, utterances = np.array(arrays['frame_index']), np.array(arrays['utterances'])  # small: in memory
+frames_path, tokens_path = (os.path.join(data_dir, f"{k}.npy") for k in ('frames', 'tokens'))
+frame_shape = arrays['frames'].shape
+tokenizer_path = 'gpt2' if meta.get('tokenizer') == 'gpt2' else os.path.join(data_dir, 'tokenizer.tiktoken')
+if not (tokenizer_path == 'gpt2' or os.path.exists(tokenizer_path)):
+    raise SystemExit(f"{tokenizer_path} is missing: prepare again")
+eot = meta['eot_token']
+train_utts, val_utts = (np.flatnonzero(utterances['split'] == s) for s in (0, 1))
+pairs_on, clips_on = bool(weights['contrastive'] or weights['caption']), bool(weights['temporal'])
+span = (clip_len - 1) * clip_stride  # a clip: clip_len frames of one recording, clip_stride apart
+same_recording = frame_index['recording'][:-span or None] == frame_index['recording'][span:]
+clip_starts = [np.flatnonzero(same_recording & (frame_index['split'][:len(same_recording)] == s)) for s in (0, 1)]
+for split, name, empty in [(s, 'utterances', pairs_on and not len(u)) for s, u in (('train', train_utts), ('val', val_utts))] + \
+        [(s, f'clips of {clip_len} frames', clips_on and not len(c)) for s, c in zip(('train', 'val'), clip_starts)]:
+    if empty:
+        raise SystemExit(f"{data_dir}: no {split} {name}; the corpus is too small or has no {split} split")
+by_age = train_utts[np.argsort(utterances['age_days'][train_utts], kind='stable')]  # unknown ages (NaN) last
+ages = utterances['age_days'][by_age]
+if order == 'age' and pairs_on and not np.isfinite(ages).any():
+    raise SystemExit(f"{data_dir}: order='age' needs ages (recordings.csv age_days or birth_date); none are known")
+
+@lru_cache(maxsize=2)
+def epoch_permutation(epoch):
+    return np.random.default_rng([seed, 7, epoch]).permutation(train_utts)
+
+def get_batch(split, step, micro=0):
+    """Micro-batch `micro` of step `step`: a pure function of (seed, split, step). Every rank draws the
+    step's global batch and takes its slice (micro * world_size + rank), so DDP sees exactly the samples
+    gradient accumulation would, and resuming needs only the step. Val batch `step` is fixed (seed 0)."""
+    G, Gc = batch_size * total_accum, clip_batch_size * total_accum
+    if split == 'train':
+        rng, slot = np.random.default_rng([seed, step]), micro * world_size + rank
+        if not pairs_on:
+            utts = None
+        elif order == 'shuffle':
+            position = np.arange(step * G, (step + 1) * G)
+            epoch, index = position // len(train_utts), position % len(train_utts)
+            utts = np.concatenate([epoch_permutation(e)[index[epoch == e]] for e in np.unique(epoch)])
+        else:  # the age window widens linearly from curriculum_start of the range to all of it
+            horizon = curriculum_iters or lr_decay_iters
+            lo, hi = np.nanmin(ages), np.nanmax(ages)
+            open_until = lo + (hi - lo) * min(1.0, curriculum_start + (1 - curriculum_start) * step / horizon)
+            n_open = len(ages) if step >= horizon else max(min(G, len(ages)), np.searchsorted(ages, open_until, 'right'))
+            utts = by_age[rng.choice(n_open, size=G, replace=n_open < G)]
+        starts = clip_starts[0][rng.integers(len(clip_starts[0]), size=Gc)] if clips_on else None
+    else:
+        rng, slot, G, Gc = np.random.default_rng([0, step]), 0, batch_size, clip_batch_size
+        utts = rng.choice(val_utts, size=min(G, len(val_utts)), replace=False) if pairs_on else None
+        starts = clip_starts[1][rng.integers(len(clip_starts[1]), size=Gc)] if clips_on else None
+    frames = np.load(frames_path, mmap_mode='r')  # re-opened per batch, as nanoGPT does, so pages are released
+    batch, n_tokens = {}, 0
+    if pairs_on:
+        offset = rng.random(len(utts))[slot * batch_size:(slot + 1) * batch_size]  # a random frame of the span (CVCL)
+        u = utterances[utts[slot * batch_size:(slot + 1) * batch_size]]
+        frame = u['frame_first'] + (offset * (u['frame_last'] - u['frame_first'] + 1)).astype(np.int64)
+        tokens = np.load(tokens_path, mmap_mode='r')
+        batch['text'], batch['text_len'] = text_batch([tokens[s:s + n] for s, n in zip(u['tok_start'], u['tok_len'])],
+                                                      eot, block_size)
+        batch['images'] = torch.from_numpy(frames[frame])
+        n_tokens = int(batch['text_len'].sum()) + len(u)
+    if clips_on:
+        rows = starts[slot * clip_batch_size:(slot + 1) * clip_batch_size, None] + np.arange(clip_len) * clip_stride
+        batch['clips'] = torch.from_numpy(frames[rows.ravel()]).view(*rows.shape, *frame_shape[1:])
+    if device_type == 'cuda':
+        batch = {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return batch, n_tokens
+
+# -----------------------------------------------------------------------------
+# model: from scratch, resumed, or initialised from another run's towers
+model_args = {k: config[k] for k in ModelConfig.__dataclass_fields__ if k in config}
+model_args.update(image_size=frame_shape[1], vocab_size=64 * math.ceil(max(meta['vocab_size'], eot + 1) / 64))
+torch.manual_seed(seed)  # the same initial weights on every rank
+try:
+    model = BabyVLM(ModelConfig(**model_args), verbose=master)
+except ValueError as e:
+    raise SystemExit(str(e))
+iter_num, best_val_loss, checkpoint = 0, float('inf'), None
+if init_from == 'resume':
+    checkpoint = load_checkpoint(ckpt_path)
+    differ = {k: (v, model_args.get(k)) for k, v in checkpoint['model_args'].items() if model_args.get(k) != v}
+    if differ:
+        raise SystemExit(f"{ckpt_path}: checkpoint architecture differs from this config, (checkpoint, config): {differ}")
+    model.load_state_dict(checkpoint['model'])
+    iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
+elif init_from != 'scratch':
+    towers = [t for t in init_towers.split(',') if t] or list(TOWERS)
+    load_towers(model, load_checkpoint(init_from), towers, init_from)
+used = {t for k, w in weights.items() if w for t in USES[k]}
+trainable = used - frozen
+for name, p in model.named_parameters():
+    p.requires_grad_(tower_of(name) in trainable)
+if not trainable:
+    raise SystemExit(f"nothing to train: the objectives use {sorted(used)}, all frozen")
+model.to(device)
+optimizer = model.configure_optimizer(weight_decay, learning_rate, (beta1, beta2), device_type)
+scaler = torch.amp.GradScaler(device_type, enabled=dtype == 'float16')
+if checkpoint is not None:
+    try:
+        optimizer.load_state_dict(checkpoint['optimizer'])
+    except ValueError as e:
+        raise SystemExit(f"{ckpt_path}: optimizer state does not fit (was freeze different?): {e}")
+    scaler.load_state_dict(checkpoint['scaler'])
+checkpoint = None  # free memory
+raw_model = model  # uncompiled, unwrapped: saved, evaluated and probed
+if compile:
+    model = torch.compile(model)
+if ddp:
+    model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
+
+# -----------------------------------------------------------------------------
+# evaluation: fixed val batches per objective, and the 4-way word-to-frame probe
+@torch.no_grad()
+def estimate_loss():
+    raw_model.eval()
+    out = Counter()
+    for k in range(eval_iters):
+        with ctx:
+            loss, losses = raw_model(get_batch('val', k)[0], weights)
+        out.update({name: value.item() / eval_iters for name, value in dict(loss=loss, **losses).items()})
+    raw_model.train()
+    return dict(out)
+
+def build_probe():
+    """Labeled-S-style trials without ground truth. Probe words: probe_words, or else the words in 1-25% of
+    val utterances (frequent enough to test, too rare to be function words). A trial: a word, the middle
+    frame of a val utterance that says it, and as foils the middle frames of three val utterances that say
+    another probe word but not this one. Every frame was named, so a model that ignores the word scores
+    25%; things in view but not named, or named but not in view, keep the ceiling below 100%."""
+    enc, tokens, u = load_tokenizer(tokenizer_path), np.load(tokens_path, mmap_mode='r'), utterances[val_utts]
+    words = [set(re.findall(r"[^\W\d_]+", enc.decode(tokens[s:s + n].tolist()).lower()))
+             for s, n in zip(u['tok_start'], u['tok_len'])]
+    df = Counter(w for ws in words for w in ws)
+    vocab = set(probe_words.split(',')) & set(df) if probe_words else \
+        {w for w, n in df.items() if len(w) > 1 and max(3, 0.01 * len(u)) <= n <= 0.25 * len(u)}
+    middle, named = (u['frame_first'] + u['frame_last']) // 2, [k for k, ws in enumerate(words) if ws & vocab]
+    pairs, rng, trials = [(i, w) for i in named for w in sorted(words[i] & vocab)], np.random.default_rng(0), []
+    for i, w in (pairs[j] for j in rng.permutation(len(pairs))[:probe_trials]):
+        foils = [k for k in named if w not in words[k] and middle[k] != middle[i]]
+        if len(foils) >= 3:
+            options, where = middle[np.append(rng.choice(foils, 3, replace=False), i)], rng.permutation(4)
+            trials.append((w, options[where], int(np.argmax(where == 3))))  # the target's new position
+    if not trials:
+        return None
+    text, text_len = text_batch([enc.encode_ordinary(w) for w, _, _ in trials], eot, block_size)
+    return dict(frames=np.stack([t[1] for t in trials]), target=np.array([t[2] for t in trials]),
+                text=text.to(device), text_len=text_len.to(device), words=len({t[0] for t in trials}))
+
+@torch.no_grad()
+def probe_accuracy():
+    raw_model.eval()
+    frames, n = np.load(frames_path, mmap_mode='r'), len(probe['target'])
+    scores = []
+    for i in range(0, n, 64):
+        images = torch.from_numpy(frames[probe['frames'][i:i + 64].ravel()]).to(device)
+        text, text_len = (probe[k][i:i + 64].repeat_interleave(4, 0) for k in ('text', 'text_len'))
+        with ctx:
+            if readout == 'sim':
+                scores.append((raw_model.image_embedding(images) * raw_model.text_embedding(text, text_len)).sum(-1))
+            else:
+                scores.append(-raw_model.text_nll_aligned(images, text, text_len))
+    raw_model.train()
+    return float((torch.cat(scores).float().view(n, 4).argmax(1).cpu().numpy() == probe['target']).mean())
+
+readout = probe_readout if probe_readout != 'auto' else 'sim' if weights['contrastive'] else 'nll'
+probe = build_probe() if master and pairs_on and probe_trials else None
+if master:
+    print(f"probe: {len(probe['target'])} trials over {probe['words']} words, readout {readout}" if probe else "probe: off")
+
+def get_lr(it):  # linear warmup, then cosine decay to min_lr (nanoGPT)
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    ratio = min(1.0, (it - warmup_iters) / max(1, lr_decay_iters - warmup_iters))
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+def save_checkpoint():
+    """Write then rename: a kill during the write leaves the previous checkpoint intact."""
+    checkpoint = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), scaler=scaler.state_dict(),
+                      model_args=model_args, config=config, iter_num=iter_num, best_val_loss=best_val_loss,
+                      rng=torch.get_rng_state(), data=dict(data_dir=data_dir, tokenizer=tokenizer_path, eot_token=eot,
+                                                          position=iter_num, order=order, seed=seed),
+                      run=dict(device=device, dtype=dtype, world_size=world_size, time=time.time()))
+    torch.save(checkpoint, ckpt_path + '.tmp')
+    os.replace(ckpt_path + '.tmp', ckpt_path)
+
+# -----------------------------------------------------------------------------
+# logging: one fixed-format line, a CSV in out_dir, wandb if asked for and installed
+FIELDS = ['step', 'split', 'loss', *OBJECTIVES, 'probe', 'lr', 'ms_per_step', 'data_ms', 'images_per_sec',
+          'tokens_per_sec', 'mfu', 'train_seconds']
+log_path = os.path.join(out_dir, 'log.csv')
+if master:  # a resumed run drops the rows past its checkpoint: those steps are done again
+    with open(log_path, 'a+', newline='') as f:
+        f.seek(0)
+        rows = [r for r in csv.DictReader(f) if int(r['step']) <= iter_num] if init_from == 'resume' else []
+    with open(log_path, 'w', newline='') as f:
+        csv.DictWriter(f, FIELDS).writeheader()
+        csv.DictWriter(f, FIELDS).writerows(rows)
+if wandb_log and master:
+    try:
+        import wandb
+        wandb.init(project=wandb_project, name=wandb_run_name, config=config)
+    except ImportError:
+        print("wandb_log=True but wandb is not installed: logging to log.csv only")
+        wandb_log = False
+
+def log(row):
+    with open(log_path, 'a', newline='') as f:
+        csv.DictWriter(f, FIELDS).writerow(row)
+    if wandb_log:
+        wandb.log({f"{row['split']}/{k}": v for k, v in row.items() if v not in ('', None) and k not in ('step', 'split')},
+                  step=row['step'])
+
+n_pairs, n_clips = batch_size * total_accum * pairs_on, clip_batch_size * total_accum * clips_on
+images_per_step = n_pairs + n_clips * clip_len
+tower_flops = raw_model.flops(n_pairs, n_clips, weights, trainable)
+flops_per_step = sum(tower_flops.values())
+gpu = torch.cuda.get_device_name() if device_type == 'cuda' else ''  # dense bf16 peaks (nanochat)
+peak_flops = next((v for k, v in {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}.items() if k in gpu), None)
+if master:
+    print(f"{world_size} rank(s) on {device}, {dtype}, compile {compile}; per step {n_pairs} pairs, {n_clips} clips, "
+          f"{images_per_step} images, {flops_per_step / 1e9:.1f} GFLOPs (" +
+          ", ".join(f"{k} {v / 1e9:.1f}" for k, v in tower_flops.items() if v) + ")" +
+          (f"; bf16 MFU (dense) against peak {peak_flops / 1e12:.0f} TFLOP/s" if peak_flops else "; MFU n/a on CPU")
+          + f"; trains {', '.join(sorted(trainable))}")
+
+# -----------------------------------------------------------------------------
+# training loop
+t_start, start_iter, val = time.time(), iter_num, {}
+train_time = steady_time = tokens_seen = 0.0
+probe_acc, steady_steps, window, window_tokens, window_data = None, 0, [], 0, 0.0
+batch, n_tokens = get_batch('train', iter_num)
+while True:
+    if master and (iter_num % eval_interval == 0 or iter_num >= max_iters or eval_only):
+        val = estimate_loss()
+        probe_acc = probe_accuracy() if probe else None
+        probe_text = f" | probe {probe_acc:.3f} (n={len(probe['target'])}, chance 0.25)" if probe else ""
+        print(f"val  {iter_num:6d} | loss {val['loss']:.4f} | " + " ".join(f"{k} {v:.4f}" for k, v in val.items()
+                                                                            if k != 'loss') + probe_text)
+        log(dict(step=iter_num, split='val', probe=probe_acc, lr=get_lr(iter_num), train_seconds=round(train_time, 2), **val))
+        improved = val['loss'] < best_val_loss
+        best_val_loss = min(best_val_loss, val['loss'])
+        if math.isfinite(val['loss']) and iter_num > start_iter and (improved or always_save_checkpoint) and not eval_only:
+            save_checkpoint()
+            print(f"saved {ckpt_path} at step {iter_num}")
+    if iter_num >= max_iters or eval_only:
+        break
+    t0 = time.time()
+    lr = get_lr(iter_num)
+    for group in optimizer.param_groups:
+        group['lr'] = lr
+    torch.manual_seed(int(np.random.SeedSequence([seed, rank, iter_num]).generate_state(1)[0]))  # dropout: exact resume
+    loss_sum = 0.0
+    for micro in range(accum):
+        if ddp:  # sync gradients on the last micro-step only
+            model.require_backward_grad_sync = micro == accum - 1
+        with ctx:
+            loss, losses = model(batch, weights)
+            loss = loss / accum
+        tokens_seen, window_tokens = tokens_seen + n_tokens * world_size, window_tokens + n_tokens * world_size
+        t_data = time.time()
+        batch, n_tokens = get_batch('train', *((iter_num, micro + 1) if micro + 1 < accum else (iter_num + 1, 0)))
+        window_data += time.time() - t_data
+        scaler.scale(loss).backward()
+        loss_sum = loss_sum + loss.detach()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip if grad_clip > 0 else float('inf'))
+    # one sync per step, the price of never stepping on, or saving, a non-finite model; the norm is
+    # computed from all-reduced gradients, so every rank stops at the same step
+    if not scaler.is_enabled() and not math.isfinite(norm.item()):
+        saved = f"the last good checkpoint is {ckpt_path}" if os.path.exists(ckpt_path) else "no checkpoint was written"
+        raise SystemExit(f"step {iter_num}: non-finite loss/gradients (loss {loss_sum.item():.4g}, grad norm {norm.item():.4g}); "
+                         f"stopped before updating the weights; {saved}. Try a lower learning_rate or a warmup.")
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    iter_num += 1
+    if device_type == 'cuda' and iter_num % log_interval == 0:
+        torch.cuda.synchronize()
+    dt = time.time() - t0
+    train_time += dt
+    if iter_num - start_iter > 10 or max_iters - start_iter <= 10:  # steady state: skip warmup steps
+        steady_time, steady_steps = steady_time + dt, steady_steps + 1
+    window.append(dt)
+    if iter_num % log_interval == 0 and master:
+        step_s = sum(window) / len(window)  # .item() below syncs: only at log points
+        mfu = flops_per_step / step_s / (peak_flops * world_size) if peak_flops else None
+        values = {k: v.item() for k, v in losses.items()}
+        print(f"step {iter_num:6d} | loss {loss_sum.item() * accum:.4f} | " + " ".join(f"{k} {v:.4f}" for k, v in values.items())
+              + f" | lr {lr:.2e} | {step_s * 1000:.0f} ms | {images_per_step / step_s:.0f} img/s | "
+              f"{window_tokens / sum(window):.0f} tok/s | bf16 MFU (dense) {f'{100 * mfu:.1f}%' if mfu else 'n/a'}")
+        log(dict(step=iter_num, split='train', loss=loss_sum.item() * accum, **values, lr=lr, ms_per_step=step_s * 1000,
+                 data_ms=window_data / len(window) * 1000, images_per_sec=images_per_step / step_s,
+                 tokens_per_sec=window_tokens / sum(window), mfu=mfu, train_seconds=round(train_time, 2)))
+        window, window_tokens, window_data = [], 0, 0.0
+
+if master and not eval_only:
+    steps = iter_num - start_iter
+    step_s = steady_time / max(steady_steps, 1)
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    peak_mb = torch.cuda.max_memory_allocated() / 2 ** 20 if device_type == 'cuda' else \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # CPU: peak resident memory of this process
+    summary = {f"val_{k}": f"{v:.4f}" for k, v in val.items()}
+    summary.update(probe_acc=f"{probe_acc:.4f} (n={len(probe['target'])}, chance 0.25, readout {readout})" if probe else 'n/a',
+                   training_seconds=f"{train_time:.1f}", total_seconds=f"{time.time() - t_start:.1f}",
+                   ms_per_step=f"{1000 * step_s:.1f}", images_per_sec=f"{images_per_step / step_s:.1f}" if steps else 'n/a',
+                   tokens_per_sec=f"{tokens_seen / steps / step_s:.1f}" if steps else 'n/a',
+                   mfu_percent=f"{100 * flops_per_step / step_s / (peak_flops * world_size):.2f}" if peak_flops and steps else 'n/a',
+                   peak_mem_mb=f"{peak_mb:.0f}", num_steps=iter_num, images_seen=iter_num * images_per_step,
+                   tokens_seen=int(tokens_seen), num_params_M=" ".join(f"{k}={v / 1e6:.3f}" for k, v in raw_model.num_params().items()),
+                   device=f"{device} x{world_size} ({torch.get_num_threads()} threads)" if device_type == 'cpu' else
+                   f"{gpu} x{world_size}", dtype=dtype, commit=commit or 'unknown')
+    print("---\n" + "\n".join(f"{k}: {v}" for k, v in summary.items()))
+if ddp:  # a cheap check that DDP kept every rank's weights in step
+    sums = torch.stack([p.detach().double().sum() for p in raw_model.parameters()])
+    gathered = [torch.zeros_like(sums) for _ in range(world_size)]
+    torch.distributed.all_gather(gathered, sums)
+    if master:
+        print(f"ddp: parameters {'identical' if all(torch.equal(gathered[0], g) for g in gathered) else 'DIFFER'} "
+              f"on all {world_size} ranks")
+    destroy_process_group()
