@@ -31,10 +31,6 @@ COLORS = {
 }
 COLOR_WORDS = tuple(c for c in COLORS if not c.startswith('skin'))
 SIZES = {'small': 0.7, 'medium': 1.0, 'big': 1.4}
-# Infants' head-camera views at naming moments are dominated by a few large, near things (Smith, Yu & Pereira
-# 2011): toys and furniture are drawn NEAR times their heights below; hands, feet, fixtures and the screen are not.
-NEAR = 2.0
-FAR = ('hand', 'foot', 'screen', 'door', 'window', 'tree')
 SKY, OUTLINE_SHADE = (150, 200, 240), 0.55
 
 # category: (height in px at size 'medium', width / height, colours it comes in). One colour means the
@@ -71,11 +67,14 @@ SUPPORT = {'table': 0.97, 'chair': 0.47}          # 'on'
 UNDER = {'table': 0.8, 'chair': 0.4}               # free height under it, fraction of its height
 CONTAINER = {'basket': 0.45, 'crib': 0.45, 'bucket': 0.5}  # 'in': where the inside's bottom is
 
+
 def rgb(color):
     return COLORS[color] if isinstance(color, str) else tuple(color)
 
+
 def shade(c, k):
     return tuple(int(max(0, min(255, v * k))) for v in c)
+
 
 def stable_int(*parts):
     """A hash that is the same in every process and Python version (unlike hash())."""
@@ -85,28 +84,36 @@ def stable_int(*parts):
 # ----------------------------------------------------------------------------------------------------
 # drawing helpers in unit coordinates (0..1 across the sprite's canvas), so sprites scale to any size
 
+
 def _box(d, x0, y0, x1, y1):
     return (x0 * d.W, y0 * d.H, x1 * d.W, y1 * d.H)
+
 
 def _ink(d, fill, line):
     """A darker outline of the fill colour: cartoon edges make shapes readable at low resolution."""
     return dict(fill=fill, outline=shade(fill, OUTLINE_SHADE) if line else None, width=d.lw if line else 0)
 
+
 def E(d, x0, y0, x1, y1, fill, line=True):
     d.ellipse(_box(d, x0, y0, x1, y1), **_ink(d, fill, line))
+
 
 def R(d, x0, y0, x1, y1, fill, line=True, r=0.0):
     d.rounded_rectangle(_box(d, x0, y0, x1, y1), radius=r * min(d.W, d.H), **_ink(d, fill, line))
 
+
 def P(d, pts, fill, line=True):
     d.polygon([(x * d.W, y * d.H) for x, y in pts], **_ink(d, fill, line))
+
 
 def L(d, pts, fill, w=0.04):
     d.line([(x * d.W, y * d.H) for x, y in pts], fill=fill, width=max(1, int(w * d.H)), joint='curve')
 
+
 def CLEAR(d, x0, y0, x1, y1):
     """Cut a transparent ellipse out (ImageDraw writes RGBA values, it does not blend)."""
     d.ellipse(_box(d, x0, y0, x1, y1), fill=(0, 0, 0, 0))
+
 
 
 def draw(d, cat, c, pose):
@@ -322,23 +329,23 @@ def draw(d, cat, c, pose):
             R(d, x, 0.04, x + 0.07, 0.96, shade(c, 1.2), line=False)
         R(d, 0.0, 0.9, 1.0, 1.0, shade(c, 0.7))
 
+
 def _canvas(w, h):
     img = Image.new('RGBA', (w * SUPERSAMPLE, h * SUPERSAMPLE), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     d.W, d.H, d.lw = img.width, img.height, max(1, round(SUPERSAMPLE * 1.2))
     return img, d
 
+
 def _premultiply(img):
     a = np.asarray(img.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0
     return np.ascontiguousarray(a[..., :3] * a[..., 3:] * 255.0), np.ascontiguousarray(1.0 - a[..., 3:])
 
-def unit_height(cat):
-    """Height in px of a thing of size 1.0 ('medium'), as the recordings draw it."""
-    return CATEGORIES[cat][0] * (1.0 if cat in FAR else NEAR)
 
 def object_height(obj):
     size = obj.get('size', 'medium')
-    return unit_height(obj['category']) * (SIZES[size] if isinstance(size, str) else float(size))
+    return CATEGORIES[obj['category']][0] * (SIZES[size] if isinstance(size, str) else float(size))
+
 
 @functools.lru_cache(maxsize=4096)
 def sprite(category, color, height, pose=0, flip=False):
@@ -357,6 +364,7 @@ def sprite(category, color, height, pose=0, flip=False):
 
 FACES = {'mom': dict(hair=(90, 55, 35), shirt=(230, 120, 150), long_hair=True, beard=False),
          'dad': dict(hair=(40, 32, 28), shirt=(70, 110, 190), long_hair=False, beard=True)}
+
 
 @functools.lru_cache(maxsize=256)
 def face_sprite(who, skin, height, turn):
@@ -385,6 +393,7 @@ def face_sprite(who, skin, height, turn):
     spr = _premultiply(img)
     return spr[0], spr[1], eyes, 0.075 * w, ((0.5 + s) * w, 0.655 * h, 0.16 * w, 0.07 * h)
 
+
 @functools.lru_cache(maxsize=64)
 def blob(w, h, color):
     """A filled ellipse: pupils, an open mouth."""
@@ -403,12 +412,14 @@ FLOOR_BAND = {'room': (215, 350), 'kitchen': (225, 350), 'floor': (120, 350), 's
 WALL_LINE = {'room': 185, 'kitchen': 200}  # where doors stand, and windows hang above
 WALLS = [(232, 214, 190), (200, 220, 235), (215, 235, 205), (240, 220, 225)]
 
+
 def _texture(name, variant, amp):
     """Soft blotches plus fine grain, the same every time: walls and floors look filmed, not flat."""
     rng = np.random.default_rng(stable_int('texture', name, variant))
     small = Image.fromarray(rng.standard_normal((WORLD_H // 6, WORLD_W // 6)).astype(np.float32), mode='F')
     soft = np.asarray(small.resize((WORLD_W, WORLD_H), Image.BICUBIC))
     return ((1.5 * soft + 0.25 * rng.standard_normal((WORLD_H, WORLD_W)))[..., None] * amp).astype(np.float32)
+
 
 @functools.lru_cache(maxsize=32)
 def background(name, variant=0):
@@ -482,13 +493,16 @@ def background(name, variant=0):
 # ----------------------------------------------------------------------------------------------------
 # geometry (for the ground truth) and composition
 
+
 def centre(obj):
     """The world point in the middle of an object: where a gaze at it lands."""
     return [obj['x'], round(obj['y'] - object_height(obj) / 2, 1)]
 
+
 def _rect(x, y, w, h, camera=(0, 0)):
     """(x0, y0, x1, y1) in view pixels of a w x h thing whose bottom centre is at world (x, y)."""
     return (x - w / 2 - camera[0], y - h - camera[1], x + w / 2 - camera[0], y - camera[1])
+
 
 def object_box(obj, camera):
     """(x0, y0, x1, y1) of an object in view pixels, as drawn."""
@@ -496,8 +510,10 @@ def object_box(obj, camera):
     return _rect(obj['x'], obj['y'], max(4, int(round(h * CATEGORIES[obj['category']][1]))), h,
                  (0, 0) if obj.get('screen') else camera)
 
+
 def _overlap(a, b):
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
 
 def visibility(scene, width=VIEW_W, height=VIEW_H):
     """{object id: visible fraction of its box} (inside the view, less what the occluder hides of things
@@ -516,6 +532,7 @@ def visibility(scene, width=VIEW_W, height=VIEW_H):
         out['face'] = round(_overlap(b, view) / ((b[2] - b[0]) * (b[3] - b[1])), 3)
     return out
 
+
 def _paste(frame, spr, x0, y0):
     """Alpha-composite a premultiplied sprite with its top-left at (x0, y0), clipped to the frame."""
     col, inv = spr
@@ -527,12 +544,14 @@ def _paste(frame, spr, x0, y0):
         region *= inv[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
         region += col[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
 
+
 @functools.lru_cache(maxsize=64)
 def occluder_sprite(color, w, h):
     """The screen sprite resampled to width w: occluders come in any width, their stripes survive it."""
     col, inv = sprite('screen', color, h)
     cols = np.linspace(0, inv.shape[1] - 1, max(w, 2)).round().astype(int)
     return np.ascontiguousarray(col[:, cols]), np.ascontiguousarray(inv[:, cols])
+
 
 def render_frame(scene, width=VIEW_W, height=VIEW_H):
     """Render a scene dict (see the module docstring) to a height x width x 3 uint8 array. Pure: the
@@ -559,6 +578,7 @@ def render_frame(scene, width=VIEW_W, height=VIEW_H):
             _paste(frame, spr, x - spr[1].shape[1] / 2, y - spr[1].shape[0])
     frame += 0.5
     return frame.astype(np.uint8)
+
 
 def _paste_face(frame, face, cx, cy):
     """A face whose head turns (5 steps) and pupils move (up to half the eye) toward the gaze point."""
