@@ -408,17 +408,6 @@ def novel_sprite(shape, c1, c2, h):
     return np.ascontiguousarray(arr[..., :3] * arr[..., 3:] * 255.0), np.ascontiguousarray(1.0 - arr[..., 3:])
 
 
-def paste(frame, spr, x0, y0):
-    """Alpha-composite a premultiplied sprite with its top-left at (x0, y0), clipped to the frame."""
-    col, inv = spr
-    x0, y0 = int(round(x0)), int(round(y0))
-    a0, b0 = max(x0, 0), max(y0, 0)
-    a1, b1 = min(x0 + inv.shape[1], frame.shape[1]), min(y0 + inv.shape[0], frame.shape[0])
-    if a0 < a1 and b0 < b1:
-        sl = (slice(b0 - y0, b1 - y0), slice(a0 - x0, a1 - x0))
-        frame[b0:b1, a0:a1] = frame[b0:b1, a0:a1] * inv[sl] + col[sl]
-
-
 PLAIN = (236, 233, 226)  # the 'synthetic' pictures' backdrop: a blank page
 
 
@@ -432,11 +421,11 @@ def render(s):
         frame[:] = PLAIN
         for o in sorted(s['objects'], key=lambda o: o['y']):
             spr = world.sprite(o['category'], o['color'], int(round(world.object_height(o))), o['pose'], o['flip'])
-            paste(frame, spr, o['x'] - s['camera'][0] - spr[1].shape[1] / 2, o['y'] - s['camera'][1] - spr[1].shape[0])
+            world.paste(frame, spr, o['x'] - s['camera'][0] - spr[1].shape[1] / 2, o['y'] - s['camera'][1] - spr[1].shape[0])
     else:
         frame = world.render_frame(s).astype(np.float32)
     for n in s.get('novel', ()):
-        paste(frame, novel_sprite(n['shape'], *n['colors'], int(n['h'])), n['x'] - n['h'] / 2, n['y'] - n['h'])
+        world.paste(frame, novel_sprite(n['shape'], *n['colors'], int(n['h'])), n['x'] - n['h'] / 2, n['y'] - n['h'])
     return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
 # ----------------------------------------------------------------------------------------------------

@@ -533,7 +533,7 @@ def visibility(scene, width=VIEW_W, height=VIEW_H):
     return out
 
 
-def _paste(frame, spr, x0, y0):
+def paste(frame, spr, x0, y0):
     """Alpha-composite a premultiplied sprite with its top-left at (x0, y0), clipped to the frame."""
     col, inv = spr
     x0, y0 = int(round(x0)), int(round(y0))
@@ -568,14 +568,14 @@ def render_frame(scene, width=VIEW_W, height=VIEW_H):
     for _, _, kind, it in sorted(items, key=lambda t: t[:3]):
         if kind == -1:
             spr = occluder_sprite(it.get('color', 'blue'), int(it['w']), int(it['h']))
-            _paste(frame, spr, it['x'] - it['w'] / 2 - cx, it['y'] - it['h'] - cy)
+            paste(frame, spr, it['x'] - it['w'] / 2 - cx, it['y'] - it['h'] - cy)
         elif kind == -2:
             _paste_face(frame, it, cx, cy)
         else:
             spr = sprite(it['category'], it.get('color') or CATEGORIES[it['category']][2][0],
                          int(round(object_height(it))), int(it.get('pose', 0)), bool(it.get('flip', False)))
             x, y = (it['x'], it['y']) if it.get('screen') else (it['x'] - cx, it['y'] - cy)
-            _paste(frame, spr, x - spr[1].shape[1] / 2, y - spr[1].shape[0])
+            paste(frame, spr, x - spr[1].shape[1] / 2, y - spr[1].shape[0])
     frame += 0.5
     return frame.astype(np.uint8)
 
@@ -590,9 +590,9 @@ def _paste_face(frame, face, cx, cy):
         turn, ux, uy = int(np.clip(round(dx / 70.0), -2, 2)), dx / n, dy / n
     col, inv, eyes, er, (mx, my, mw, mh) = face_sprite(face['who'], face.get('skin', 'skin_light'),
                                                         int(face['height']), turn)
-    _paste(frame, (col, inv), fx0, fy0)
+    paste(frame, (col, inv), fx0, fy0)
     pupil = blob(round(er * 1.1), round(er * 1.1), (35, 25, 20))
     for ex, ey in eyes:
-        _paste(frame, pupil, fx0 + ex + ux * er * 0.45 - er * 0.55, fy0 + ey + uy * er * 0.3 - er * 0.55)
+        paste(frame, pupil, fx0 + ex + ux * er * 0.45 - er * 0.55, fy0 + ey + uy * er * 0.3 - er * 0.55)
     if face.get('mouth_open'):
-        _paste(frame, blob(int(mw), int(mh * 1.6), (110, 30, 40)), fx0 + mx - mw / 2, fy0 + my - mh * 0.5)
+        paste(frame, blob(int(mw), int(mh * 1.6), (110, 30, 40)), fx0 + mx - mw / 2, fy0 + my - mh * 0.5)
