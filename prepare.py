@@ -225,9 +225,10 @@ def discover(root):
     root = Path(root)
     if not root.is_dir():
         raise SystemExit(f"input_dir {root} is not a folder")
-    units, skipped, seen = [], [], {}
+    units, skipped, seen, captioned = [], [], {}, False
     for path in sorted(p for p in root.rglob('*') if p.is_file()):
         ext, rel = path.suffix.lower(), str(path.relative_to(root))
+        captioned = captioned or (ext in IMAGE_EXTS and path.with_suffix('.txt').exists())
         if ext in VIDEO_EXTS:
             if path.stem in seen:
                 skipped.append(dict(file=rel, reason=f"duplicate recording id {path.stem} (also {seen[path.stem]})"))
@@ -239,7 +240,7 @@ def discover(root):
             units.append(('video', path, transcript, sound))
         elif ext == '.json' and not any(path.with_suffix(e).exists() for e in VIDEO_EXTS) and is_pairs_json(path):
             units.append(('pairs', path))
-    if any(p.suffix.lower() in IMAGE_EXTS and p.with_suffix('.txt').exists() for p in root.rglob('*')):
+    if captioned:
         units.append(('pairs', root))
     return units, skipped
 
@@ -358,9 +359,8 @@ def assign_splits(recordings, cfg):
     for r, k in zip(recordings, keys):
         r['split'] = split[k]
 
-def merge_parts(parts, out, units, root, skipped, cfg):
-    table = read_recordings_csv(root / 'recordings.csv') if (root / 'recordings.csv').exists() else {}
-    recordings, problems, infos = [], [], []
+def merge_parts(parts, out, units, root, table, skipped, cfg):
+    recordings, problems = [], []
     for unit in units:
         key = unit_key(unit, root)
         info = json.loads((parts / key / 'info.json').read_text())
@@ -470,8 +470,9 @@ def main(cfg):
     root, out = Path(cfg['input_dir']).resolve(), Path(cfg['out_dir'])
     t0 = time.time()
     units, skipped = discover(root)
-    if (root / 'recordings.csv').exists():
-        table = read_recordings_csv(root / 'recordings.csv')
+    listed = (root / 'recordings.csv').exists()
+    table = read_recordings_csv(root / 'recordings.csv') if listed else {}
+    if listed:
         for unit in [u for u in units if u[0] == 'video' and u[1].stem not in table]:
             units.remove(unit)
             skipped.append(dict(file=str(unit[1].relative_to(root)), reason="not listed in recordings.csv"))
@@ -507,7 +508,7 @@ def main(cfg):
     if missing:
         raise SystemExit(f"{len(missing)} units are not prepared yet, e.g. {parts / missing[0]}: "
                          f"run the shard jobs first")
-    meta = merge_parts(parts, out, units, root, skipped, settings)
+    meta = merge_parts(parts, out, units, root, table, skipped, settings)
     if not cfg['keep_parts']:
         shutil.rmtree(parts)
     c, seconds = meta['counts'], time.time() - t0

@@ -7,7 +7,7 @@ import numpy as np
 
 def write_video(path, seconds=3.0, fps=10, size=(96, 72), colour=None, tone=None, rotation=None,
                 frame_times=None, sample_rate=16000):
-    """colour(t) -> (r, g, b) fills each frame; tone(t_array) -> float32 samples in [-1, 1] is the
+    """colour(t) -> (r, g, b), or a whole (h, w, 3) picture, fills each frame; tone(t_array) -> float32 samples in [-1, 1] is the
     audio (None: no audio track); frame_times gives explicit (variable-rate) timestamps."""
     colour = colour or (lambda t: (int(40 * t) % 256, 80, 160))
     times = frame_times if frame_times is not None else np.arange(int(seconds * fps)) / fps

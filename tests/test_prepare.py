@@ -122,24 +122,13 @@ def test_variable_frame_rate_no_audio_no_transcript(tmp_path):
     assert any('notalk.mp4' in p and 'no transcript' in p for p in meta['problems'])
 
 def test_rotation_metadata_is_applied(tmp_path):
-    import av
-    from fractions import Fraction
     raw = tmp_path / 'raw'
     raw.mkdir()
     rgb = np.zeros((64, 96, 3), np.uint8)
     rgb[:32, :, 0] = 255  # red top half
     rgb[32:, :, 2] = 255  # blue bottom half
-    with av.open(str(raw / 'phone.mp4'), 'w') as out:
-        stream = out.add_stream('libx264', rate=5)
-        stream.width, stream.height, stream.pix_fmt = 96, 64, 'yuv420p'
-        stream.set_display_rotation(-90)  # shown turned 90 degrees clockwise, as phones record portrait
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
-            frame.pts, frame.time_base = i, Fraction(1, 5)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    # shown turned 90 degrees clockwise, as phones record portrait
+    write_video(raw / 'phone.mp4', seconds=1.0, fps=5, size=(96, 64), colour=lambda t: rgb, rotation=-90)
     run(raw, tmp_path / 'out', fps=2.0, audio=False)
     _, data = prepare.load_dataset(tmp_path / 'out')
     frame = data['frames'][0].astype(int)
