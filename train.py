@@ -123,8 +123,7 @@ torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 os.makedirs(out_dir, exist_ok=True)
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 
-# -----------------------------------------------------------------------------
-# data: memory-mapped arrays from prepare.py, nothing decoded here
+# ------------------------------------------------ data: memory-mapped arrays from prepare.py, nothing decoded here
 try:
     meta, arrays = load_dataset(data_dir)
 except (OSError, ValueError) as e:
@@ -353,8 +352,7 @@ if master:
           (f"; bf16 MFU (dense) against peak {peak_flops / 1e12:.0f} TFLOP/s" if peak_flops else "; MFU n/a on CPU")
           + f"; trains {', '.join(sorted(trainable))}")
 
-# -----------------------------------------------------------------------------
-# training loop
+# ----------------------------------------------------------------------------- training loop
 t_start, start_iter, val = time.time(), iter_num, {}
 train_time = steady_time = tokens_seen = 0.0
 probe_acc, steady_steps, window, window_tokens, window_data = None, 0, [], 0, 0.0
@@ -447,4 +445,6 @@ if ddp:  # a cheap check that DDP kept every rank's weights in step
     if master:
         print(f"ddp: parameters {'identical' if all(torch.equal(gathered[0], g) for g in gathered) else 'DIFFER'} "
               f"on all {world_size} ranks")
+    del model  # gloo aborts a rank whose peer tears down while DDP's reducer holds the group: release, meet, destroy
+    torch.distributed.barrier()
     destroy_process_group()
