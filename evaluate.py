@@ -80,6 +80,7 @@ class Engine:
         self.model, self.enc, self.lower, self.readout, self.ctx = model, enc, lowercase, readout, ctx
         self.size, self.block, self.eot = model.config.image_size, model.config.block_size, enc.eot_token
         self.pixels, self.emb, self.temb, self.nll, self.mode, self.blank = {}, {}, {}, {}, 'main', (128, 128, 128)
+        self.device = next(model.parameters()).device
 
     def key(self, k):
         return ('<blank>', self.blank) if self.mode == 'image_blind' else k
@@ -103,21 +104,24 @@ class Engine:
         return (todo[i:i + n] for i in range(0, len(todo), n))
 
     def images(self, keys):
-        return torch.from_numpy(np.stack([self.load(k) for k in keys]))
+        return torch.from_numpy(np.stack([self.load(k) for k in keys])).to(self.device)
 
     def embed(self, keys):
         for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.emb))):
             with self.ctx:
-                e = self.model.image_embedding(self.images(chunk)).float().numpy()
+                e = self.model.image_embedding(self.images(chunk)).float().cpu().numpy()
             self.emb.update(zip(chunk, e))
 
     def tokens(self, texts):
         return self.enc.encode_ordinary_batch([t.lower() if self.lower else t for t in texts])
 
+    def text_batch(self, texts):
+        return (x.to(self.device) for x in text_batch(self.tokens(texts), self.eot, self.block))
+
     def texts(self, texts):
         for chunk in self.batches(list(dict.fromkeys(t for t in texts if t not in self.temb))):
             with self.ctx:
-                e = self.model.text_embedding(*text_batch(self.tokens(chunk), self.eot, self.block)).float().numpy()
+                e = self.model.text_embedding(*self.text_batch(chunk)).float().cpu().numpy()
             self.temb.update(zip(chunk, e))
 
     def match(self, pairs):
@@ -130,7 +134,7 @@ class Engine:
         for chunk in self.batches(list(dict.fromkeys(p for p in pairs if p not in self.nll))):
             with self.ctx:
                 nll = self.model.text_nll_aligned(self.images([k for k, _ in chunk]),
-                                                  *text_batch(self.tokens([t for _, t in chunk]), self.eot, self.block))
+                                                  *self.text_batch([t for _, t in chunk]))
             self.nll.update(zip(chunk, nll.float().tolist()))
         return -np.array([self.nll[p] for p in pairs])
 
