@@ -173,7 +173,7 @@ def test_truth_refs_and_events(tiny):
 def test_render_frame_pure_and_occlusion():
     scene = dict(background='room', camera=[80, 100], objects=[
         dict(id='b', category='ball', color='red', x=240, y=300),
-        dict(id='c', category='cat', color='grey', x=330, y=310)],
+        dict(id='c', category='cat', color='grey', x=345, y=310)],  # clear of the screen at world.NEAR
         occluder=dict(x=240, y=305, w=80, h=90, color='blue'),
         face=dict(who='mom', x=120, y=350, height=150, gaze=[330, 290], mouth_open=True))
     a = world.render_frame(scene)

@@ -129,8 +129,10 @@ def ep_play(ep, ctx):
     k = int(rng.choice(6, p=[0.3, 0.25, 0.18, 0.12, 0.08, 0.07])) + 1
     same = rng.random() < 0.7  # a set of identical things, or one kind in several colours
     group = [add(ep, ctx, cats[0], 0, 0)]
+    gap = width(group[0]) + rng.uniform(6, 16)
+    k = min(k, max(1, int(230 // gap)))  # the whole group fits in the middle of the view, to be counted
     group += [add(ep, ctx, cats[0], 0, 0, group[0]['size'], group[0]['color'] if same else None) for _ in range(k - 1)]
-    gap, y, x0 = width(group[0]) + rng.uniform(6, 16), floor_y(ep, ctx, 0.3, 0.9), rng.uniform(120, 360)
+    y, x0 = floor_y(ep, ctx, 0.3, 0.9), rng.uniform(120, 360)
     for i, o in enumerate(group):
         o['x'][:], o['y'][:] = x0 + (i - (k - 1) / 2) * gap, y + rng.uniform(-4, 4)
     for cat in cats[1:]:

@@ -84,7 +84,7 @@ def obj(cat, color, h, vx, vy, cam, **kw):
     """A thing `h` view px tall whose bottom centre is at view (vx, vy); heights snap to 4 px so that
     world.sprite's cache serves most of them."""
     h = max(8, 4 * round(h / 4))
-    o = dict(id=cat, category=cat, color=color, size=h / world.CATEGORIES[cat][0], x=round(vx + cam[0], 1),
+    o = dict(id=cat, category=cat, color=color, size=h / world.unit_height(cat), x=round(vx + cam[0], 1),
              y=round(vy + cam[1], 1), z=0.0, pose=0, flip=False, screen=False)
     o.update(kw)
     return o
@@ -504,7 +504,7 @@ def voe_quad(st, concept, n):
         return lambda t, o: o if t < t_hide else edit(o)
 
     def turn_into(c, col, hh):
-        return lambda o: dict(o, category=c, color=col, size=hh / world.CATEGORIES[c][0], pose=0)
+        return lambda o: dict(o, category=c, color=col, size=hh / world.unit_height(c), pose=0)
     if concept == 'permanence':
         return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(lambda o: None)),
                     possible2=clip(cat, c1, h, lambda t, o: None),

@@ -31,6 +31,10 @@ COLORS = {
 }
 COLOR_WORDS = tuple(c for c in COLORS if not c.startswith('skin'))
 SIZES = {'small': 0.7, 'medium': 1.0, 'big': 1.4}
+# Infants' head-camera views at naming moments are dominated by a few large, near things (Smith, Yu & Pereira
+# 2011): toys and furniture are drawn NEAR times their heights below; hands, feet, fixtures and the screen are not.
+NEAR = 2.0
+FAR = ('hand', 'foot', 'screen', 'door', 'window', 'tree')
 SKY, OUTLINE_SHADE = (150, 200, 240), 0.55
 
 # category: (height in px at size 'medium', width / height, colours it comes in). One colour means the
@@ -342,9 +346,14 @@ def _premultiply(img):
     return np.ascontiguousarray(a[..., :3] * a[..., 3:] * 255.0), np.ascontiguousarray(1.0 - a[..., 3:])
 
 
+def unit_height(cat):
+    """Height in px of a thing of size 1.0 ('medium'), as the recordings draw it."""
+    return CATEGORIES[cat][0] * (1.0 if cat in FAR else NEAR)
+
+
 def object_height(obj):
     size = obj.get('size', 'medium')
-    return CATEGORIES[obj['category']][0] * (SIZES[size] if isinstance(size, str) else float(size))
+    return unit_height(obj['category']) * (SIZES[size] if isinstance(size, str) else float(size))
 
 
 @functools.lru_cache(maxsize=4096)
