@@ -33,7 +33,8 @@ import world  # noqa: E402
 FPS = 10
 SIZES = {  # children, recordings, seconds per recording (uniform range)
     'tiny': dict(children=1, recordings=4, seconds=(15.0, 20.0)),
-    'default': dict(children=2, recordings=44, seconds=(95.0, 150.0)),
+    'small': dict(children=1, recordings=12, seconds=(40.0, 60.0)),
+    'default': dict(children=2, recordings=132, seconds=(95.0, 150.0)),
 }
 AGE_DAYS = (183, 975)  # 6 to 32 months, the span of SAYCam
 FORMATS = ('srt', 'vtt', 'saycam', 'csv')  # transcript sidecars, rotated over the recordings
