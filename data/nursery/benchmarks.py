@@ -50,6 +50,7 @@ import glob
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -67,7 +68,7 @@ import stimuli as S  # noqa: E402
 import world  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 1
+VERSION = 2
 HERE = os.path.dirname(os.path.abspath(__file__))
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
@@ -506,15 +507,22 @@ def rotations(st, paths, texts):
 
 def lex_lwl(su, cfg, ctx):
     """Yoked pairs of pictures named by content (images/ball_purple_0.jpg), each pair asked about twice, once for
-    each word: preferring a picture, or a side, cannot beat chance."""
+    each word: preferring a picture, or a side, cannot beat chance. As in DevBench, the words are ones the child
+    hears: those the corpus says (every nursery object in a full render), with as many pictures in all either way."""
     st, rows, pool = su.st, [], []
-    for k, c in [(k, c) for k in range(cfg['lwl']) for c in S.OBJECTS if not su.tiny or c in S.COMPACT[:6]]:
+    words = [c for c in S.OBJECTS if not su.tiny or c in S.COMPACT[:6]]
+    heard = [c for c in words if ctx['counts'][c] + ctx['counts'][speech.plural(c)]]
+    heard = heard if len(heard) >= 2 else words
+    for k, c in [(k, c) for k in range(math.ceil(cfg['lwl'] * len(words) / len(heard))) for c in heard]:
         col = st.color(c)
         pool.append((su.image(f'images/{c}_{col.replace("_", "-")}_{k}.jpg', S.single(st, c, col)), c))
     pool = [pool[i] for i in st.rng.permutation(len(pool))]
     while len(pool) >= 2:
         a = pool.pop()
-        b = pool.pop(next(i for i, p in enumerate(pool) if p[1] != a[1]))
+        j = next((i for i, p in enumerate(pool) if p[1] != a[1]), None)
+        if j is None:  # only pictures of one word are left
+            break
+        b = pool.pop(j)
         rows += [[a[1], a[0], b[0]], [b[1], b[0], a[0]]]
     devbench_csv(su, 'lex-lwl', ['text1', 'image1', 'image2'], rows, 0.5)
 

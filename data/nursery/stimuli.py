@@ -238,18 +238,24 @@ def stack(st, top, bottom, tc, bc, bg, variant, cam):
 
 
 def mirror_set(st):
-    """Two things facing somewhere, and three views of them from a slightly moved camera: as they were, mirrored
-    (places and facing swapped), and with their places swapped. Returns (reference, [same, mirror, swap])."""
+    """Two things facing somewhere, and three views of them re-posed (another camera, other places and sizes, the
+    same order): as they were, mirrored (places and facing swapped), and with their places swapped. Re-posing keeps a
+    pixel matcher from reading the answer off near-identical pictures; only order and facing tell the options
+    apart. Returns (reference, [same, mirror, swap])."""
     (bg, variant), (a, b) = st.background(), st.sample(ASYMMETRIC, 2)
     (ca, cb), fa, fb = two_colors(st, a, b), st.rng.random() < .5, st.rng.random() < .5
-    ha, hb, xa, xb = height_for(a, st.u(75, 100)), height_for(b, st.u(75, 100)), st.u(85, 115), st.u(205, 235)
-    ya, yb, cam = st.u(195, 225), st.u(195, 225), st.camera()
-    moved = [cam[0] + st.pick([-1, 1]) * round(st.u(8, 20)), cam[1] + st.pick([-1, 1]) * round(st.u(4, 10))]
 
-    def two(c, xa, xb, fa, fb):
+    def pose():
+        x = st.u(85, 125)
+        return (height_for(a, st.u(70, 100)), height_for(b, st.u(70, 100)), x, x + st.u(100, 130),
+                st.u(190, 228), st.u(190, 228), st.camera())
+
+    def two(p, xa, xb, fa, fb):
+        ha, hb, _, _, ya, yb, c = p
         return scene(bg, variant, c, [obj(a, ca, ha, xa, ya, c, flip=fa), obj(b, cb, hb, xb, yb, c, flip=fb)])
-    return two(cam, xa, xb, fa, fb), [two(moved, xa, xb, fa, fb), two(moved, 320 - xa, 320 - xb, not fa, not fb),
-                                      two(moved, xb, xa, fa, fb)]
+    ref, p = pose(), pose()
+    return two(ref, ref[2], ref[3], fa, fb), [two(p, p[2], p[3], fa, fb), two(p, 320 - p[2], 320 - p[3], not fa, not fb),
+                                              two(p, p[3], p[2], fa, fb)]
 
 
 def details_set(st):
