@@ -14,6 +14,7 @@ min_lr = 1e-4
 eval_interval = 250
 eval_iters = 8
 log_interval = 25
+probe_trials = 600     # the nursery's 968 val utterances give ~600 trials: a 95% interval of about +-0.035
 block_size = 16        # the nursery's utterances: 4 tokens at the median, 9 at the 99th percentile
 # the nursery's object and place names (data/nursery/world.py), a superset of Labeled-S' 22 categories
 probe_words = ('ball,apple,banana,cup,bottle,spoon,car,cat,dog,duck,bear,book,chair,table,crib,basket,bucket,shoe,'
