@@ -68,7 +68,7 @@ import stimuli as S  # noqa: E402
 import world  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 2
+VERSION = 3
 HERE = os.path.dirname(os.path.abspath(__file__))
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
@@ -445,9 +445,9 @@ def manifest(su, ctx, key, rel, items, fmt, description, **meta):
 
 def machine_devbench(su, cfg, ctx):
     """Nouns: pictures of each word; an item's negative is a same-kind word's picture, each picture once (a cyclic
-    shift within the kind). Adjectives: colour and size words as mirrored pairs of pictures. Grammatical: minimal
-    pairs (stimuli.gram_pair), the held-out colour pairs and relations in subject_adjective and prepositions."""
-    st, nouns, adj, n_word = su.st, [], [], Counter()
+    shift within the kind). Adjectives: colour and size words, each pair of pictures asked both ways. Grammatical:
+    minimal pairs (stimuli.gram_pair), the held-out colour pairs and relations in subject_adjective and prepositions."""
+    st, nouns, adj = su.st, [], []
     for kind, k, (j, w) in [(kd, k, jw) for kd, ws in NOUN_KINDS.items() for k in range(cfg['nouns']) for jw in
                             enumerate(ws)]:
         neg, (n, b) = NOUN_KINDS[kind][(j + 1) % len(NOUN_KINDS[kind])], freq(ctx, w)
@@ -460,20 +460,20 @@ def machine_devbench(su, cfg, ctx):
     manifest(su, ctx, 'nouns', 'Lexical/Nouns/manifest_nouns_cartoon.json', nouns, 'lexical',
              "Noun manifest for style 'cartoon'", num_categories=len(NOUN_KINDS), items_per_category=dict(sorted(
                  Counter(it['category'] for it in nouns).items())))
-    for w in list(world.COLOR_WORDS) * cfg['adjectives'] + ['big'] * 2 * cfg['adjectives']:
+    for i, w in enumerate(list(world.COLOR_WORDS) * cfg['adjectives'] + ['big'] * 2 * cfg['adjectives']):
         cat = st.pick(c for c in S.COMPACT + ('car', 'shoe', 'cat', 'dog') if w == 'big' or w in st.colors(c) and
                       len(st.colors(c)) > 1)
         other = 'little' if w == 'big' else st.color(cat, exclude=(w,))
-        for pos, neg in ((w, other), (other, w)):
-            (bg, variant), paths, (n, b) = st.background(), [f'cartoon/{pos}/{t}_{n_word[pos]}.jpg' for t in (
-                'pos', 'neg')], freq(ctx, pos)
-            for p, val in zip(paths, (pos, neg)):
-                su.image('Lexical/Adjectives/' + p, S.single(st, cat, val if val in world.COLORS else st.color(cat), bg,
-                         variant, longest={'big': st.u(125, 150), 'little': st.u(50, 62)}.get(val, st.u(95, 130))))
+        (bg, variant), col = st.background(), st.color(cat)
+        paths = {val: f'cartoon/{w}/{i:03d}_{val}.jpg' for val in (w, other)}
+        for val, path in paths.items():
+            su.image('Lexical/Adjectives/' + path, S.single(st, cat, val if val in world.COLORS else col, bg, variant,
+                     longest={'big': st.u(125, 150), 'little': st.u(50, 62)}.get(val, st.u(95, 130))))
+        for pos, neg in ((w, other), (other, w)):  # the same two pictures asked both ways: a bias for one cannot pass
+            n, b = freq(ctx, pos)
             adj.append(dict(word=pos, caption_positive=f'{article(pos)} {cat}',
-                            caption_negative=f'{article(neg)} {cat}', image_positive=paths[0],
-                            image_negative=paths[1], frequency_bin=b, frequency_count=n))
-            n_word[pos] += 1
+                            caption_negative=f'{article(neg)} {cat}', image_positive=paths[pos],
+                            image_negative=paths[neg], frequency_bin=b, frequency_count=n))
     manifest(su, ctx, 'adjectives', 'Lexical/Adjectives/manifest_adjectives_cartoon.json', adj, 'lexical',
              "Adjectives manifest for style 'cartoon'")
     held = [tuple(p) for p in ctx['heldout']['color_object'] if any(S.swappable(st, p[1], b, p[0]) for b in S.COMPACT)]

@@ -254,8 +254,8 @@ def mirror_set(st):
         ha, hb, _, _, ya, yb, c = p
         return scene(bg, variant, c, [obj(a, ca, ha, xa, ya, c, flip=fa), obj(b, cb, hb, xb, yb, c, flip=fb)])
     ref, p = pose(), pose()
-    return two(ref, ref[2], ref[3], fa, fb), [two(p, p[2], p[3], fa, fb), two(p, 320 - p[2], 320 - p[3], not fa, not fb),
-                                              two(p, p[3], p[2], fa, fb)]
+    mirror = two(p, 320 - p[2], 320 - p[3], not fa, not fb)
+    return two(ref, ref[2], ref[3], fa, fb), [two(p, p[2], p[3], fa, fb), mirror, two(p, p[3], p[2], fa, fb)]
 
 
 def details_set(st):
