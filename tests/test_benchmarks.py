@@ -269,8 +269,10 @@ def test_machine_devbench_manifests(bench, tiny_raw):
                 n = words[it['word']] + (words[benchmarks.speech.plural(it['word'])] if 'category' in it else 0)
                 assert it['frequency_count'] == n and it['frequency_bin'] == benchmarks.freq(dict(counts=words),
                                                                                              it['word'])[1]
-    nouns = load(root / 'Lexical' / 'Nouns' / 'manifest_nouns_cartoon.json')['items']
-    assert Counter(it['image_positive'] for it in nouns) == Counter(it['image_negative'] for it in nouns)
+    for kind in ('Nouns', 'Adjectives'):  # every pair of pictures asked both ways: a picture bias scores exactly 50%
+        items = load(root / 'Lexical' / kind / f'manifest_{kind.lower()}_cartoon.json')['items']
+        pairs = Counter((it['image_positive'], it['image_negative']) for it in items)
+        assert pairs == Counter({(b, a): n for (a, b), n in pairs.items()})
 
 
 def test_devbench_manifests(bench):

@@ -68,7 +68,7 @@ import stimuli as S  # noqa: E402
 import world  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 3
+VERSION = 4
 HERE = os.path.dirname(os.path.abspath(__file__))
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
@@ -444,19 +444,23 @@ def manifest(su, ctx, key, rel, items, fmt, description, **meta):
 
 
 def machine_devbench(su, cfg, ctx):
-    """Nouns: pictures of each word; an item's negative is a same-kind word's picture, each picture once (a cyclic
-    shift within the kind). Adjectives: colour and size words, each pair of pictures asked both ways. Grammatical:
+    """Nouns: pictures of each word, paired with a same-kind word's (an odd one out with the first). Adjectives: colour
+    and size words. Every pair of pictures is asked both ways, so a bias for one picture cannot pass. Grammatical:
     minimal pairs (stimuli.gram_pair), the held-out colour pairs and relations in subject_adjective and prepositions."""
     st, nouns, adj = su.st, [], []
-    for kind, k, (j, w) in [(kd, k, jw) for kd, ws in NOUN_KINDS.items() for k in range(cfg['nouns']) for jw in
-                            enumerate(ws)]:
-        neg, (n, b) = NOUN_KINDS[kind][(j + 1) % len(NOUN_KINDS[kind])], freq(ctx, w)
-        su.image(f'Lexical/Nouns/cartoon/{kind}/{w}_{k}.jpg', S.place_view(st, w) if w in world.BACKGROUNDS else
-                 S.single(st, w, st.color(w)))
-        nouns.append(dict(word=w, category=kind, caption_positive=f'This is a photo of {article(w)}.',
-                          caption_negative=f'This is a photo of {article(neg)}.', negative_word=neg,
-                          image_positive=f'cartoon/{kind}/{w}_{k}.jpg', image_negative=f'cartoon/{kind}/{neg}_{k}.jpg',
-                          frequency_bin=b, frequency_count=n))
+    for kind, ws in NOUN_KINDS.items():
+        for k in range(cfg['nouns']):
+            for w in ws:
+                su.image(f'Lexical/Nouns/cartoon/{kind}/{w}_{k}.jpg', S.place_view(st, w) if w in world.BACKGROUNDS
+                         else S.single(st, w, st.color(w)))
+            for pair in [(ws[i], ws[(i + 1) % len(ws)]) for i in range(0, len(ws), 2)]:  # odd: last with first
+                for w, neg in (pair, pair[::-1]):
+                    n, b = freq(ctx, w)
+                    nouns.append(dict(word=w, category=kind, caption_positive=f'This is a photo of {article(w)}.',
+                                      caption_negative=f'This is a photo of {article(neg)}.', negative_word=neg,
+                                      image_positive=f'cartoon/{kind}/{w}_{k}.jpg',
+                                      image_negative=f'cartoon/{kind}/{neg}_{k}.jpg', frequency_bin=b,
+                                      frequency_count=n))
     manifest(su, ctx, 'nouns', 'Lexical/Nouns/manifest_nouns_cartoon.json', nouns, 'lexical',
              "Noun manifest for style 'cartoon'", num_categories=len(NOUN_KINDS), items_per_category=dict(sorted(
                  Counter(it['category'] for it in nouns).items())))
