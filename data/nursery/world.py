@@ -71,14 +71,11 @@ SUPPORT = {'table': 0.97, 'chair': 0.47}          # 'on'
 UNDER = {'table': 0.8, 'chair': 0.4}               # free height under it, fraction of its height
 CONTAINER = {'basket': 0.45, 'crib': 0.45, 'bucket': 0.5}  # 'in': where the inside's bottom is
 
-
 def rgb(color):
     return COLORS[color] if isinstance(color, str) else tuple(color)
 
-
 def shade(c, k):
     return tuple(int(max(0, min(255, v * k))) for v in c)
-
 
 def stable_int(*parts):
     """A hash that is the same in every process and Python version (unlike hash())."""
@@ -92,23 +89,18 @@ def stable_int(*parts):
 def _box(d, x0, y0, x1, y1):
     return (x0 * d.W, y0 * d.H, x1 * d.W, y1 * d.H)
 
-
 def _ink(d, fill, line):
     """A darker outline of the fill colour: cartoon edges make shapes readable at low resolution."""
     return dict(fill=fill, outline=shade(fill, OUTLINE_SHADE) if line else None, width=d.lw if line else 0)
 
-
 def E(d, x0, y0, x1, y1, fill, line=True):
     d.ellipse(_box(d, x0, y0, x1, y1), **_ink(d, fill, line))
-
 
 def R(d, x0, y0, x1, y1, fill, line=True, r=0.0):
     d.rounded_rectangle(_box(d, x0, y0, x1, y1), radius=r * min(d.W, d.H), **_ink(d, fill, line))
 
-
 def P(d, pts, fill, line=True):
     d.polygon([(x * d.W, y * d.H) for x, y in pts], **_ink(d, fill, line))
-
 
 def L(d, pts, fill, w=0.04):
     d.line([(x * d.W, y * d.H) for x, y in pts], fill=fill, width=max(1, int(w * d.H)), joint='curve')
