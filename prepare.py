@@ -25,6 +25,9 @@ import time
 import zlib
 from pathlib import Path
 
+# a worker is one core: OpenBLAS' own threads (the log-mel products) would spin on the cores the other workers need
+# and cost prepare.py 1.4x the CPU time (bench.py); set before numpy loads, so it holds when prepare.py is the script
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import av
 from av.video.reformatter import VideoReformatter
 import numpy as np
@@ -110,15 +113,17 @@ def load_image(path, size):
 
 def video_frames(path, fps, size):
     """Yields (t, rgb) at t = (k + 0.5) / fps: the frame on screen at that time. Streams: only the
-    previous decoded frame is held, and only the frames kept are converted and resized."""
+    previous decoded frame is held, and only the frames kept are converted and resized. One thread decodes
+    and converts: a worker is a core (--workers), and threads within one only contend with the others."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = 'AUTO'
+        stream.thread_count = 1
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
         period = 1.0 / fps
         target, previous, last_t = 0.5 * period, None, 0.0
         # one reformatter keeps one swscale context; a fresh one per frame costs 5x the conversion (measured)
         reformatter = VideoReformatter()
+        sws_threads = {'threads': 1} if int(av.__version__.split('.')[0]) >= 17 else {}  # PyAV 17 added them
 
         def convert(frame):
             turns = round((getattr(frame, 'rotation', 0) or 0) / 90) % 4  # phones store portrait as rotated
@@ -126,7 +131,7 @@ def video_frames(path, fps, size):
             w2, h2 = resize_crop(w, h, size)
             if turns % 2:
                 w2, h2 = h2, w2
-            rgb = reformatter.reformat(frame, w2, h2, 'rgb24', interpolation='AREA').to_ndarray()
+            rgb = reformatter.reformat(frame, w2, h2, 'rgb24', interpolation='AREA', **sws_threads).to_ndarray()
             return centre_crop(np.rot90(rgb, turns) if turns else rgb, size)
 
         for frame in container.decode(stream):
