@@ -364,6 +364,24 @@ def assign_splits(recordings, cfg):
     for r, k in zip(recordings, keys):
         r['split'] = split[k]
 
+def npy_writer(path, dtype, shape):
+    """An open .npy file, header written, for rows written in order: unlike a memmap's, the written pages never
+    count towards this process' memory, which stays flat however long the recordings (bench.py)."""
+    f = open(path, 'wb')
+    np.lib.format.write_array_header_1_0(f, dict(descr=np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                 fortran_order=False, shape=tuple(shape)))
+    return f
+
+def copy_bytes(src, offset, n, dst, block=1 << 20):
+    with open(src, 'rb') as f:
+        f.seek(offset)
+        while n > 0:
+            chunk = f.read(min(block, n))
+            if not chunk:
+                raise ValueError(f"{src} ends {n} bytes early")
+            dst.write(chunk)
+            n -= len(chunk)
+
 def merge_parts(parts, out, units, root, table, skipped, cfg):
     recordings, problems = [], []
     for unit in units:
@@ -394,22 +412,20 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
     token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
     speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
 
-    n_frames = sum(r['frames'] for r in recordings)
+    n_frames, n_mel = sum(r['frames'] for r in recordings), sum(r['mel'] for r in recordings)
     size = cfg['image_size']
-    frames = np.lib.format.open_memmap(tmp_dir / 'frames.npy', 'w+', np.uint8, (n_frames, size, size, 3))
+    frames = npy_writer(tmp_dir / 'frames.npy', np.uint8, (n_frames, size, size, 3))
+    mels = npy_writer(tmp_dir / 'audio_mel.npy', np.float16, (n_mel, cfg['n_mels'])) if n_mel else None
     frame_index = np.zeros(n_frames, FRAME_DTYPE)
-    utterances, tokens, mels = [], [], []
+    utterances, tokens = [], []
     frame_row, mel_row, tok_row = 0, 0, 0
     part_rows = {}  # rows already read from each part's frames.u8 / mel.f16
     for rec_id, r in enumerate(tqdm(recordings, desc='merge', disable=None)):
         n, (f0, m0) = r['frames'], part_rows.get(r['part'], (0, 0))
-        raw = np.memmap(parts / r['part'] / 'frames.u8', np.uint8, 'r', offset=f0 * size * size * 3,
-                        shape=(n, size, size, 3))
-        frames[frame_row:frame_row + n] = raw
+        copy_bytes(parts / r['part'] / 'frames.u8', f0 * size * size * 3, n * size * size * 3, frames)
         has_mel = r['mel'] > 0
         if has_mel:
-            mels.append(np.memmap(parts / r['part'] / 'mel.f16', np.float16, 'r',
-                                  offset=m0 * cfg['n_mels'] * 2, shape=(r['mel'], cfg['n_mels'])))
+            copy_bytes(parts / r['part'] / 'mel.f16', m0 * cfg['n_mels'] * 2, r['mel'] * cfg['n_mels'] * 2, mels)
         part_rows[r['part']] = (f0 + n, m0 + r['mel'])
         times = np.asarray(r['times'], np.float32)
         mel_of = lambda t: mel_row + np.clip((np.asarray(t) * 100).astype(np.int64), 0, r['mel'] - 1)
@@ -430,16 +446,16 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
         r.update(frame_range=[frame_row, frame_row + n], n_utterances=len(texts))
         frame_row += n
         mel_row += r['mel']
-    frames.flush()
-    del frames
+    frames.close()
+    if mels:
+        mels.close()
     np.save(tmp_dir / 'frame_index.npy', frame_index)
     np.save(tmp_dir / 'tokens.npy', np.concatenate(tokens) if tokens else np.zeros(0, token_dtype))
     utterances = np.array(utterances, UTTERANCE_DTYPE)
     np.save(tmp_dir / 'utterances.npy', utterances)
     files = dict(frames=[n_frames, size, size, 3], frame_index=[n_frames], tokens=[tok_row],
                  utterances=[len(utterances)])
-    if mels:
-        np.save(tmp_dir / 'audio_mel.npy', np.concatenate(mels))
+    if n_mel:
         files['audio_mel'] = [mel_row, cfg['n_mels']]
 
     counts = {}
