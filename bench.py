@@ -42,10 +42,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from configurator import configure
-from model import TOWERS, USES, BabyVLM, ModelConfig, text_batch, tower_of
+from model import TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops, text_batch, tower_of
 
 ROOT = Path(__file__).resolve().parent
-GPU_PEAKS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}  # dense bf16 FLOP/s (nanochat), as train.py
 # -----------------------------------------------------------------------------
 only = ''              # sections to run, comma-separated: prepare,train,hf,evaluate,gpu ('' = all this machine can)
 quick = False          # smaller inputs and fewer repeats: a smoke test in under a minute
@@ -135,10 +134,9 @@ def step_fn(model, loss_fn, ctx, device_type='cpu'):
     return step
 
 def autocast_ctx():
-    """bf16 autocast where this CPU has it, as train.py picks (dtype='auto'), and the dtype's name."""
-    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return torch.autocast('cpu', dtype=torch.bfloat16), 'bfloat16'
-    return contextlib.nullcontext(), 'float32'
+    """The CPU autocast train.py picks (dtype='auto'), and the dtype's name."""
+    dtype = autocast_dtype('auto', 'cpu')
+    return autocast('cpu', dtype), dtype
 
 # ----------------------------------------------------------------------------- prepare
 
@@ -351,8 +349,8 @@ def bench_evaluate(tmp):
     readouts = {  # readout: (batched over all items, one item at a time, items)
         'similarity': (lambda: (model.image_embedding(b['images']) * model.text_embedding(b['text'], b['text_len'])).sum(-1),
                        lambda: [model.similarity(b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)]) for i in range(n)], n),
-        'text_nll': (lambda: model.text_nll_aligned(b['images'], b['text'], b['text_len']),
-                     lambda: [model.text_nll_aligned(b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)]) for i in range(n)], n),
+        'text_nll': (lambda: model.text_nll(b['images'], b['text'], b['text_len']),
+                     lambda: [model.text_nll(b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)]) for i in range(n)], n),
         'surprise': (lambda: model.surprise(b['clips']), lambda: [model.surprise(b['clips'][one(i)]) for i in range(n // 4)], n // 4)}
     for name, (batched, single, items) in readouts.items():
         with ctx:
@@ -387,7 +385,7 @@ def bench_gpu(tmp):
     t_eager, t_compiled = medians([eager, compiled], gpu_steps)
     peak = matmul_peak(torch.bfloat16, (8192, 8192, 8192), 'cuda')
     name = torch.cuda.get_device_name()
-    spec = next((v for k, v in GPU_PEAKS.items() if k in name), None)
+    spec = peak_flops(name)
     add(f"gpu: bf16 matmul 8192^3, {name} (TFLOP/s)", f"{peak / 1e12:.0f}",
         f"{spec / 1e12:.0f} dense spec" if spec else '-', peak / spec if spec else None)
     add(f"gpu: saycam 224px, {images} images/step, compiled (images/s)", f"{images / t_compiled:.0f}",

@@ -4,34 +4,18 @@ read in the benchmarks' own published file formats (../shared/formats), and writ
     python evaluate.py                                            # out/baby_small/ckpt.pt on data/nursery/bench
     python evaluate.py --ckpt=[out/a/ckpt.pt,out/b/ckpt.pt]       # several: a developmental trajectory
     python evaluate.py --scores_file=cvcl.jsonl                   # score another model's outputs the same way
-Found by name under bench_dir: BabyVLM v1 CSVs (labeled_s, vtwt, baby_winoground, SAYCam_caption, images as
-babylmms-eval lays them out), DevCV toolbox <task>/data.json, DevBench <task>/manifest.csv (+ human.csv),
-Machine-DevBench manifest_*.json, and the nursery's voe/, gaze/, joint_attention/ and probes/ data.json.
-How a base model answers (readout 'nll': lowest length-normalised NLL of the text given the image; 'similarity':
-image-text cosine; 'auto': similarity if the checkpoint trained the contrastive objective, else nll):
-  word/phrase choices (labeled_s, vtwt, pv, devbench, Machine-DevBench, winoground): the readout per option;
-  localize and NIH's composite pv: the readout of the word on each quadrant's crop; count/subitize: the most
-  likely number phrase "zero balls".."ten balls" (words: the corpus says them); who-has-more: the larger of the two
-  images' counts; vdr: how well the object's word matches each exit region (3x3 cells; halves or quadrants when
-  2 exits are asked) over the later half of the frames, as levels: a before/after difference would let the one
-  region that changes win half the time even for random weights; leftright, spatialdetails: image-image cosine with the
-  reference (the question has no word in it); memory: novelty, -max cosine to every image shown before;
-  joint attention: cosine of each option with the scene (does the scene's embedding favour the looked-at
-  thing? the novel word is no help to a frozen model); gaze: the readout of each option ("the ball") on the scene;
-  voe: mean per-frame surprise; captions: greedy generation; probes: linear (softmax regression) and 10-NN on
-  image_embedding. A choice tie among t options including the gold earns 1/t (a random tie-break's expectation, so
-  a control that cannot tell the options apart sits at chance); Winoground, Machine-DevBench and voe pairs compare
-  with strict inequalities, as published, so there a tie fails. Controls: text_blind (every text replaced by the
-  empty text) and image_blind (every image by a blank one, the task's mean colour), same readout.
-Intervals (95%): Wilson for means of per-item credit; a seeded percentile bootstrap over items for the rest
-(memory adjusted, Machine-DevBench bin means and summaries, METEOR, AUROC, overall).
-scores_file: JSONL, one line per item {"task": key, "id": item id, "scores": [...]} (higher is better; voe:
-[surprise of possible, of impossible]; 2x2 tasks [s(i0,t0), s(i0,t1), s(i1,t0), s(i1,t1)]; count: 0..10;
-memory: id "record/round") or {"task", "id", "answer": text} parsed as the toolbox does (letter, number, direction
-word; captions: the text); optional "control": "text_blind" | "image_blind". Item ids: trial_id / instance_id
-(labeled_s, winoground), else the row or record index from 0. results.json: {eval_version, config, runs: [{ckpt,
-step, age_days, readout, seconds, tasks: {key: {n, score, metric, chance, interval, readout, metrics, controls}},
-leaderboard: {results: {baby_*: {...}}, overall}, machine_devbench, errors}]}.
+
+Each kind of benchmark lives in kinds/: the files it reads (BabyVLM v1 CSVs, the DevCV toolbox's data.json,
+DevBench and Machine-DevBench manifests, the nursery's voe/, gaze/, joint_attention/ and probes/), how a base
+model answers it through its readouts, its metric and which blind controls apply. This file opens the model,
+resolves the kinds' readout requests in batches (Engine), runs every task and writes the report.
+
+A checkpoint answers through one readout: 'nll' (the lowest length-normalised NLL of the text after the picture)
+or 'similarity' (image-text cosine); 'auto' takes similarity if the contrastive objective was trained, else nll
+(model.readout_for). Controls: text_blind (every text replaced by the empty text) and image_blind (every picture
+by a blank one of the task's mean colour), through the same readouts. Intervals (95%): Wilson for means of
+per-item credit; a seeded percentile bootstrap over items for the rest. The scores file's format and
+results.json's fields: README.md, "Scores from another codebase".
 """
 import glob
 import json
@@ -39,19 +23,21 @@ import math
 import os
 import sys
 import time
-from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 
-from configurator import configure
-from model import text_batch
-from prepare import centre_crop, load_dataset, load_image, resize_crop
-from scoring import (BenchError, discover, check_images, item_images, leaderboard, load_task, mdb_summary,
-                     number_phrase, region, summarize)
+from atomic import atomic_path, atomic_write
+from kinds import KINDS, check_images, discover, load_task
+from kinds.formats import BenchError
+from kinds.readouts import ImageSim, Match
+from model import READOUTS, autocast, autocast_dtype, readout_for, text_batch
+from prepare import centre_crop, load_dataset, load_image, resize_crop, tokenizer_path
+from scoring import leaderboard, mdb_summary
 
-EVAL_VERSION = '1.0'  # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one
+EVAL_VERSION = '1.1'  # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one
 # -----------------------------------------------------------------------------
 ckpt = 'out/baby_small/ckpt.pt'   # a checkpoint, or [a.pt,b.pt,...] / a glob for a developmental trajectory
 bench_dir = 'data/nursery/bench'  # a folder of benchmarks (python data/nursery/benchmarks.py writes the nursery's)
@@ -65,52 +51,73 @@ batch_size = 256
 max_new_tokens = 25               # captions (babylmms-eval generates up to 25 tokens)
 bootstrap = 1000                  # resamples for bootstrap intervals (seeded)
 seed = 0
-dtype = 'auto'                    # 'auto' (bf16 autocast where the CPU/GPU has it), 'float32', 'bfloat16'
+dtype = 'auto'                    # 'auto' (bf16 autocast where the CPU/GPU has it), 'float32', 'bfloat16', 'float16'
 device = 'cpu'
-_DEFAULTS = {k: v for k, v in globals().items() if not k.startswith('_') and not k.isupper() and isinstance(
-    v, (bool, int, float, str, list, tuple, type(None)))}  # main() starts from these, also when called twice
+# -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mode:
+    """What the readouts see: 'main', the task as it is; 'text_blind', every text as the empty text;
+    'image_blind', every picture as a blank one of colour `blank` (the task's mean colour)."""
+    name: str = 'main'
+    blank: tuple = (128, 128, 128)
 
 # ----------------------------------------------------------------------------- the model's readouts, batched and cached
 
 class Engine:
-    """Readouts over image keys (path, crop box or None) and texts. mode 'text_blind' reads every text as the empty
-    text and 'image_blind' every picture as a blank one (the task's mean colour): the controls run the same code."""
+    """The readouts of one model over image keys ((path, crop box or None), formats.image_key) and texts, in
+    batches, each result cached: every task, and each of its controls, asks through here."""
 
-    def __init__(self, model, enc, lowercase, readout, ctx):
+    def __init__(self, model, enc, lowercase, readout, ctx, batch_size, max_new_tokens):
         self.model, self.enc, self.lower, self.readout, self.ctx = model, enc, lowercase, readout, ctx
+        self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.size, self.block, self.eot = model.config.image_size, model.config.block_size, enc.eot_token
-        self.pixels, self.emb, self.temb, self.nll, self.mode, self.blank = {}, {}, {}, {}, 'main', (128, 128, 128)
+        self.pixels, self.emb, self.temb, self.nll = {}, {}, {}, {}
         self.device = next(model.parameters()).device
 
-    def key(self, k):
-        return ('<blank>', self.blank) if self.mode == 'image_blind' else k
+    # ---- pictures and texts
+
+    def key(self, k, mode):
+        if mode.name == 'image_blind':
+            return ('<blank>', mode.blank)
+        return k
+
+    def text(self, text, mode):
+        if mode.name == 'text_blind':
+            return ''
+        return text
 
     def load(self, k):
-        if k not in self.pixels:
-            path, box = k
-            if path == '<blank>':
-                self.pixels[k] = np.full((self.size, self.size, 3), box, np.uint8)
-            elif box is None:
-                self.pixels[k] = load_image(path, self.size)
-            else:  # a crop gets the training preprocessing too: shorter side to size, centre crop
-                with Image.open(path) as im:
-                    im, (W, H) = im.convert('RGB'), im.size
-                    im = im.crop((round(box[0] * W), round(box[1] * H), round(box[2] * W), round(box[3] * H)))
-                    self.pixels[k] = centre_crop(np.asarray(im.resize(resize_crop(*im.size, self.size), Image.BOX)), self.size)
+        """The picture of a key as the model sees it: shorter side to image_size, centre crop (as prepare.py
+        stores frames); a crop box is cut first; a blank key is its colour."""
+        if k in self.pixels:
+            return self.pixels[k]
+        path, box = k
+        if path == '<blank>':
+            self.pixels[k] = np.full((self.size, self.size, 3), box, np.uint8)
+        elif box is None:
+            self.pixels[k] = load_image(path, self.size)
+        else:
+            with Image.open(path) as im:
+                im, (W, H) = im.convert('RGB'), im.size
+                im = im.crop((round(box[0] * W), round(box[1] * H), round(box[2] * W), round(box[3] * H)))
+                im = im.resize(resize_crop(*im.size, self.size), Image.BOX)
+                self.pixels[k] = centre_crop(np.asarray(im), self.size)
         return self.pixels[k]
 
+    def mean_colour(self, keys):
+        """The mean colour of (up to 200 of) the pictures: the image-blind control's blank picture."""
+        keys = keys[:200]
+        if not keys:
+            return (128, 128, 128)
+        return tuple(int(v) for v in np.mean([self.load(k).reshape(-1, 3).mean(0) for k in keys], 0).round())
+
     def batches(self, todo, n=None):
-        n = n or batch_size
+        n = n or self.batch_size
         return (todo[i:i + n] for i in range(0, len(todo), n))
 
     def images(self, keys):
         return torch.from_numpy(np.stack([self.load(k) for k in keys])).to(self.device)
-
-    def embed(self, keys):
-        for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.emb))):
-            with self.ctx:
-                e = self.model.image_embedding(self.images(chunk)).float().cpu().numpy()
-            self.emb.update(zip(chunk, e))
 
     def tokens(self, texts):
         return self.enc.encode_ordinary_batch([t.lower() if self.lower else t for t in texts])
@@ -118,156 +125,93 @@ class Engine:
     def text_batch(self, texts):
         return (x.to(self.device) for x in text_batch(self.tokens(texts), self.eot, self.block))
 
-    def texts(self, texts):
+    def embed(self, keys):
+        for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.emb))):
+            with self.ctx:
+                e = self.model.image_embedding(self.images(chunk)).float().cpu().numpy()
+            self.emb.update(zip(chunk, e))
+
+    def embed_texts(self, texts):
         for chunk in self.batches(list(dict.fromkeys(t for t in texts if t not in self.temb))):
             with self.ctx:
                 e = self.model.text_embedding(*self.text_batch(chunk)).float().cpu().numpy()
             self.temb.update(zip(chunk, e))
 
-    def match(self, pairs):
-        """How well each text fits each image: cosine, or minus the length-normalised NLL."""
-        pairs = [(self.key(k), '' if self.mode == 'text_blind' else t) for k, t in pairs]
+    # ---- readouts
+
+    def match(self, requests, mode):
+        """How well each Match's text fits its picture: cosine, or minus the length-normalised NLL."""
+        pairs = [(self.key(r.image, mode), self.text(r.text, mode)) for r in requests]
         if self.readout == 'similarity':
             self.embed([k for k, _ in pairs])
-            self.texts([t for _, t in pairs])
+            self.embed_texts([t for _, t in pairs])
             return np.array([float(self.emb[k] @ self.temb[t]) for k, t in pairs])
         for chunk in self.batches(list(dict.fromkeys(p for p in pairs if p not in self.nll))):
             with self.ctx:
-                nll = self.model.text_nll_aligned(self.images([k for k, _ in chunk]),
-                                                  *self.text_batch([t for _, t in chunk]))
+                nll = self.model.text_nll(self.images([k for k, _ in chunk]), *self.text_batch([t for _, t in chunk]))
             self.nll.update(zip(chunk, nll.float().tolist()))
         return -np.array([self.nll[p] for p in pairs])
 
-    def imsim(self, pairs):
-        pairs = [(self.key(a), self.key(b)) for a, b in pairs]
+    def imsim(self, requests, mode):
+        """The cosine of each ImageSim's two pictures."""
+        pairs = [(self.key(r.image, mode), self.key(r.other, mode)) for r in requests]
         self.embed([k for p in pairs for k in p])
         return np.array([float(self.emb[a] @ self.emb[b]) for a, b in pairs])
 
-    def values(self, ops):
-        """The score of each option: ('match', image, text), ('imsim', image, image), ('count', image, noun): the
-        most likely number 0-10, ('track', frames, word, exit, cells): the word's match there over the later half of the frames."""
-        need = []
-        for op in ops:
-            need += [(op[1], op[2])] if op[0] == 'match' else [(op[1], number_phrase(n, op[2])) for n in range(11)] \
-                if op[0] == 'count' else [((f[0], region(op[3], op[4])), op[2] or '') for f in op[1]] if op[0] == 'track' else []
-        m = dict(zip(need, self.match(need)))
-        sims = iter(self.imsim([(op[1], op[2]) for op in ops if op[0] == 'imsim']))
-        out = []
-        for op in ops:
-            if op[0] == 'match':
-                out.append(m[(op[1], op[2])])
-            elif op[0] == 'imsim':
-                out.append(next(sims))
-            elif op[0] == 'count':
-                out.append(float(np.argmax([m[(op[1], number_phrase(n, op[2]))] for n in range(11)])))
-            else:
-                v = [m[((f[0], region(op[3], op[4])), op[2] or '')] for f in op[1]]
-                out.append(float(np.mean(v[len(v) // 2:])))
-        return np.array(out)
+    def values(self, requests, mode):
+        """The value of each request (kinds/readouts.py), the primitives of all of them scored in one batch."""
+        needs = [r.needs() for r in requests]
+        primitives = list(dict.fromkeys(p for ps in needs for p in ps))
+        matches = [p for p in primitives if isinstance(p, Match)]
+        sims = [p for p in primitives if isinstance(p, ImageSim)]
+        scores = dict(zip(matches, self.match(matches, mode)))
+        scores.update(zip(sims, self.imsim(sims, mode)))
+        return np.array([r.value([scores[p] for p in ps]) for r, ps in zip(requests, needs)])
 
-    def surprise(self, clips):
+    def embeddings(self, keys, mode):
+        """Unit image embeddings, one per key (the features the probes read)."""
+        keys = [self.key(k, mode) for k in keys]
+        self.embed(keys)
+        return [self.emb[k] for k in keys]
+
+    def surprise(self, clips, mode):
         """Mean per-frame surprise of each clip (frame keys), clips of one length batched together."""
         out = [None] * len(clips)
-        for L in sorted({len(c) for c in clips}):
-            idx = [i for i, c in enumerate(clips) if len(c) == L]
-            for chunk in self.batches(idx, max(1, batch_size // L)):
-                x = torch.stack([self.images([self.key(k) for k in clips[i]]) for i in chunk])
+        for length in sorted({len(c) for c in clips}):
+            idx = [i for i, c in enumerate(clips) if len(c) == length]
+            for chunk in self.batches(idx, max(1, self.batch_size // length)):
+                x = torch.stack([self.images([self.key(k, mode) for k in clips[i]]) for i in chunk])
                 with self.ctx:
                     s = self.model.surprise(x).float()
                 for i, v in zip(chunk, torch.nanmean(s, 1).tolist()):
                     out[i] = v
         return out
 
-    def generate(self, keys):
+    def generate(self, keys, mode):
+        """Greedy captions of the pictures, decoded to text."""
         out = []
-        for chunk in self.batches([self.key(k) for k in keys]):
+        for chunk in self.batches([self.key(k, mode) for k in keys]):
             with self.ctx:
-                out += [self.enc.decode(t) for t in self.model.generate(self.images(chunk), max_new_tokens, self.eot)]
+                captions = self.model.generate(self.images(chunk), self.max_new_tokens, self.eot)
+            out += [self.enc.decode(t) for t in captions]
         return out
 
-def answer(E, task):
-    """{item id: option scores (or {'answer': text} for captions, features for probes)} from the model."""
-    kind, items, out = task['kind'], task['items'], {}
-    if kind in ('choice', 'count', 'vdr'):
-        v, at = E.values([op for it in items for op in it['options']]), 0
-        for it in items:
-            out[it['id']], at = v[at:at + len(it['options'])], at + len(it['options'])
-    elif kind in ('winoground', 'grammatical', 'lexical'):
-        pairs = [(i, t) for it in items for i in it['images'] for t in it['texts']]
-        v = E.match(pairs).reshape(len(items), -1) if items else []
-        out = {it['id']: s for it, s in zip(items, v)}
-    elif kind == 'memory':
-        for it in items:
-            shown = []
-            for r, x in enumerate(it['rounds']):
-                sims = E.imsim([(o, p) for o in x['options'] for p in shown]).reshape(len(x['options']), -1)
-                out[f"{it['id']}/{r}"] = -sims.max(1) if shown else np.zeros(len(x['options']))
-                shown += x['options']
-    elif kind == 'voe':
-        s = E.surprise([c for it in items for c in it['clips']])
-        out = {it['id']: s[2 * j:2 * j + 2] for j, it in enumerate(items)}
-    elif kind == 'caption':
-        out = {it['id']: {'answer': a} for it, a in zip(items, E.generate([it['image'] for it in items]))}
-    elif kind == 'probe':
-        E.embed([E.key(it['image']) for it in items])
-        out = {it['id']: E.emb[E.key(it['image'])] for it in items}
-    return out
+# ----------------------------------------------------------------------------- answers: the model's, or a file's
 
-def readout_of(E, task):
-    if E is None:
-        return 'scores_file'
-    first = task['items'][0].get('options', [('match',)])[0][0] if task['items'] else 'match'
-    return {'memory': 'novelty (image cosine)', 'voe': 'surprise', 'caption': 'generation', 'probe':
-            'probes of image_embedding'}.get(task['kind']) or {'imsim': 'image cosine', 'count': f'counts ({E.readout})',
-                                                               'track': f'tracking ({E.readout})'}.get(first, E.readout)
-
-# ----------------------------------------------------------------------------- runs, table, report
-
-MODES = ('main', 'text_blind', 'image_blind')
-
-def run_tasks(found, answer_fn, E=None):
-    """Evaluate every found task (tqdm over tasks); a task whose file is malformed is reported, the rest go on."""
-    from tqdm import tqdm
-    out, errors = {}, {}
-    for key in tqdm(list(found), desc='tasks', unit='task', file=sys.stderr):
-        loader, path, lkey = found[key]
-        try:
-            task = dict(load_task(loader, path, lkey), key=key)
-            if task['kind'] == 'skip':
-                continue
-            check_images(task)
-            res = {}
-            for mode in MODES if controls else MODES[:1]:
-                r = answer_fn(task, mode)
-                if r is not None:
-                    res[mode] = summarize(task, r, bootstrap, seed)
-        except BenchError as e:
-            errors[key] = str(e)
-            print(f"error: {e}", file=sys.stderr)
-            continue
-        if 'main' not in res:  # a scores file without this task
-            continue
-        main_ = res.pop('main')
-        main_.update(kind=task['kind'], file=os.path.relpath(path), readout=readout_of(E, task), controls={
-            m: dict(score=r['score'], interval=r['interval']) for m, r in res.items()})
-        out[key] = main_
-    return out, errors
-
-def model_answers(E):
-    def answer_fn(task, mode):
-        E.mode = mode
-        if mode == 'image_blind':  # the blank picture: the mean colour of (up to 200 of) the task's pictures
-            keys = [k for it in task['items'] for k in item_images(task, it)][:200]
-            E.mode = 'main'
-            E.blank = tuple(int(v) for v in np.mean([E.load(k).reshape(-1, 3).mean(0) for k in keys], 0).round()) if keys else (128,) * 3
-            E.mode = mode
-        if mode == 'text_blind' and task['kind'] in ('voe', 'caption', 'probe'):
-            return None  # no text to remove
-        return answer(E, task)
-    return answer_fn
+def model_answers(engine):
+    """answer(task, mode name) -> {item id: scores}, from the model's readouts."""
+    def answer(task, mode_name):
+        kind = KINDS[task['kind']]
+        mode = Mode(mode_name)
+        if mode_name == 'image_blind':
+            keys = [k for it in task['items'] for k in kind.images(it)]
+            mode = Mode(mode_name, engine.mean_colour(keys))
+        return kind.answer(engine, task, mode)
+    return answer
 
 def file_answers(path):
-    """Per-option scores or answers from another codebase (see the module docstring for the schema)."""
+    """answer(task, mode name) from another codebase's scores file (README.md, "Scores from another codebase"):
+    None where the file has no lines for the task, or for the control."""
     lines = {}
     with open(path, encoding='utf-8') as f:
         for n, line in enumerate(f, 1):
@@ -280,7 +224,49 @@ def file_answers(path):
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise SystemExit(f"{path}: line {n}: not a scores line ({type(e).__name__}: {e}); "
                                  '{"task", "id", "scores": [...]} or {"task", "id", "answer": "..."}')
-    return lambda task, mode: lines.get((task['key'], mode)) if mode == 'main' or (task['key'], mode) in lines else None
+    return lambda task, mode_name: lines.get((task['key'], mode_name))
+
+# ----------------------------------------------------------------------------- the run over tasks
+
+def run_task(task, answer, how, cfg):
+    """One task's summary, its blind controls beside it; None when there is nothing to score it by."""
+    kind = KINDS[task['kind']]
+    check_images(task)
+    modes = ('main',) + (kind.CONTROLS if cfg['controls'] else ())
+    summaries = {}
+    for mode_name in modes:
+        answers = answer(task, mode_name)
+        if answers is not None:
+            summaries[mode_name] = kind.score(task, answers, cfg['bootstrap'], cfg['seed'])
+    if 'main' not in summaries:  # a scores file without this task
+        return None
+    out = summaries.pop('main')
+    readout_name = 'scores_file'
+    if how is not None:
+        readout_name = kind.readout(task, how)
+    out.update(kind=task['kind'], file=os.path.relpath(task['file']), readout=readout_name,
+               controls={m: dict(score=r['score'], interval=r['interval']) for m, r in summaries.items()})
+    return out
+
+def run_tasks(found, answer, how, cfg):
+    """Every found task (tqdm over tasks); a task whose file is malformed is reported, the rest go on."""
+    from tqdm import tqdm
+    out, errors = {}, {}
+    for key in tqdm(list(found), desc='tasks', unit='task', file=sys.stderr):
+        try:
+            task = load_task(key, *found[key])
+            if task is None:  # no kind scores it (DevBench's RSA tasks)
+                continue
+            summary = run_task(task, answer, how, cfg)
+        except BenchError as e:
+            errors[key] = str(e)
+            print(f"error: {e}", file=sys.stderr)
+            continue
+        if summary is not None:
+            out[key] = summary
+    return out, errors
+
+# ----------------------------------------------------------------------------- a checkpoint
 
 def data_age(ck):
     """Age (days) of the newest data the checkpoint has seen: stored by train.py, or, for order='age', the upper
@@ -298,49 +284,66 @@ def data_age(ck):
     ages = u['age_days'][(u['split'] == 0) & np.isfinite(u['age_days'])]
     horizon = cfg.get('curriculum_iters') or cfg.get('lr_decay_iters') or cfg.get('max_iters') or 1
     start = cfg.get('curriculum_start', 0.25)
-    return float(ages.min() + (ages.max() - ages.min()) * min(1.0, start + (1 - start) * ck.get('iter_num', 0) / horizon))
+    reached = min(1.0, start + (1 - start) * ck.get('iter_num', 0) / horizon)
+    return float(ages.min() + (ages.max() - ages.min()) * reached)
 
-def open_model(path):
+def open_model(path, cfg):
     """(Engine, run info) for a checkpoint: its tokenizer from the prepared corpus, the readout, autocast."""
-    from model import from_checkpoint
+    from model import OBJECTIVES, from_checkpoint
     from tokenizer import load_tokenizer
-    model, ck = from_checkpoint(path, device)
-    cfg = ck.get('config') or {}
-    ddir = data_dir or cfg.get('data_dir') or (ck.get('data') or {}).get('data_dir', '')
+    model, ck = from_checkpoint(path, cfg['device'])
+    train_cfg = ck.get('config') or {}
+    ddir = cfg['data_dir'] or train_cfg.get('data_dir') or (ck.get('data') or {}).get('data_dir', '')
     try:
         with open(os.path.join(ddir, 'meta.json')) as f:
             meta = json.load(f)
     except OSError as e:
         raise SystemExit(f"{path}: its corpus {ddir!r} has no readable meta.json ({e.strerror}): pass --data_dir")
-    enc = load_tokenizer('gpt2' if meta.get('tokenizer') == 'gpt2' else os.path.join(ddir, 'tokenizer.tiktoken'))
-    weights = {k: float(cfg.get(f'{k}_weight', 1.0)) for k in ('contrastive', 'caption', 'temporal')}
-    how = readout if readout != 'auto' else 'similarity' if weights['contrastive'] or not weights['caption'] else 'nll'
-    if how not in ('nll', 'similarity'):
-        raise SystemExit(f"readout must be 'nll', 'similarity' or 'auto', got {readout!r}")
-    kind = 'cuda' if device.startswith('cuda') else 'cpu'
-    bf16 = dtype == 'bfloat16' or dtype == 'auto' and (torch.cuda.is_bf16_supported() if kind == 'cuda' else
-                                                     torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    ctx = torch.autocast(kind, dtype=torch.bfloat16) if bf16 else nullcontext()
+    enc = load_tokenizer(tokenizer_path(ddir, meta))
+    weights = {k: float(train_cfg.get(f'{k}_weight', 1.0)) for k in OBJECTIVES}
+    device_type = 'cuda' if cfg['device'].startswith('cuda') else 'cpu'
+    dtype_ = autocast_dtype(cfg['dtype'], device_type)
+    how = readout_for(weights, cfg['readout'])
     info = dict(ckpt=path, step=ck.get('iter_num'), age_days=data_age(ck), readout=how, objectives=weights,
-                dtype='bfloat16' if bf16 else 'float32', corpus=ddir)
-    return Engine(model, enc, meta.get('args', {}).get('lowercase', True), how, ctx), info
+                dtype=dtype_, corpus=ddir)
+    lowercase = meta.get('args', {}).get('lowercase', True)
+    engine = Engine(model, enc, lowercase, how, autocast(device_type, dtype_), cfg['batch_size'],
+                    cfg['max_new_tokens'])
+    return engine, info
+
+# ----------------------------------------------------------------------------- the table, the report, the figure
 
 def fmt(x):
     return '-' if x is None else f"{x:.3f}"
 
+def control_scores(t):
+    c = t.get('controls', {})
+    return fmt(c.get('text_blind', {}).get('score')), fmt(c.get('image_blind', {}).get('score'))
+
 def table(run):
-    head = f"{'task':26s} {'n':>5s} {'score':>6s} {'chance':>6s} {'95% interval':>15s}  {'readout':24s} {'text-blind':>10s} {'image-blind':>11s}"
+    head = (f"{'task':26s} {'n':>5s} {'score':>6s} {'chance':>6s} {'95% interval':>15s}  {'readout':24s} "
+            f"{'text-blind':>10s} {'image-blind':>11s}")
     rows = [head, '-' * len(head)]
     for k, t in run['tasks'].items():
-        iv, c = t.get('interval'), t.get('controls', {})
-        rows.append(f"{k:26s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} "
-                    f"{f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-':>15s}  {t['readout'][:24]:24s} "
-                    f"{fmt(c.get('text_blind', {}).get('score')):>10s} {fmt(c.get('image_blind', {}).get('score')):>11s}")
-    lb = run['leaderboard']
-    rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {lb['overall']:.3f}")
+        iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
+        interval = f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-'
+        rows.append(f"{k:26s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} {interval:>15s}  "
+                    f"{t['readout'][:24]:24s} {text_blind:>10s} {image_blind:>11s}")
+    rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {run['leaderboard']['overall']:.3f}")
     if run['machine_devbench']:
         rows.append('Machine-DevBench: ' + ', '.join(f"{k} {v:.3f}" for k, v in run['machine_devbench'].items()))
     return '\n'.join(rows)
+
+def trajectory(runs):
+    """report.md's table of each task's score over the runs (steps, and the age of the data seen)."""
+    keys = list(dict.fromkeys(k for r in runs for k in r['tasks']))
+    heads = []
+    for r in runs:
+        age = f" ({r['age_days']:.0f} d)" if r.get('age_days') is not None else ''
+        heads.append(f"step {r.get('step')}{age}")
+    lines = ['## Trajectory', '', '| task | ' + ' | '.join(heads) + ' |', '|---' * (len(runs) + 1) + '|']
+    lines += [f"| {k} | " + ' | '.join(fmt(r['tasks'].get(k, {}).get('score')) for r in runs) + ' |' for k in keys]
+    return lines
 
 def report(runs, path):
     """report.md: the table of the last run, the trajectory over runs, and a figure (matplotlib, if installed)."""
@@ -349,90 +352,116 @@ def report(runs, path):
               f"{r.get('readout')}, {r['seconds']:.0f} s" for r in runs] + ['']
     lines += ['| task | n | score | chance | 95% interval | readout | text-blind | image-blind |', '|---' * 8 + '|']
     for k, t in last['tasks'].items():
-        iv, c = t.get('interval'), t.get('controls', {})
-        lines.append(f"| {k} | {t['n']} | {fmt(t['score'])} | {fmt(t['chance'])} | "
-                     f"{f'{iv[0]:.3f}-{iv[1]:.3f}' if iv else '-'} | {t['readout']} | "
-                     f"{fmt(c.get('text_blind', {}).get('score'))} | {fmt(c.get('image_blind', {}).get('score'))} |")
+        iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
+        interval = f'{iv[0]:.3f}-{iv[1]:.3f}' if iv else '-'
+        lines.append(f"| {k} | {t['n']} | {fmt(t['score'])} | {fmt(t['chance'])} | {interval} | {t['readout']} | "
+                     f"{text_blind} | {image_blind} |")
     lines += ['', f"DevCV leaderboard overall: {last['leaderboard']['overall']:.3f}; Machine-DevBench: "
               + json.dumps({k: round(v, 3) for k, v in last['machine_devbench'].items()}), '']
     if len(runs) > 1:
-        keys = list(dict.fromkeys(k for r in runs for k in r['tasks']))
-        lines += ['## Trajectory', '', '| task | ' + ' | '.join(f"step {r.get('step')}" + (
-            f" ({r['age_days']:.0f} d)" if r.get('age_days') is not None else '') for r in runs) + ' |',
-            '|---' * (len(runs) + 1) + '|']
-        lines += [f"| {k} | " + ' | '.join(fmt(r['tasks'].get(k, {}).get('score')) for r in runs) + ' |' for k in keys]
+        lines += trajectory(runs)
     try:
         figure(runs, os.path.join(os.path.dirname(path), 'report.png'))
         lines += ['', '![scores](report.png)']
     except ImportError:
         lines += ['', '(no figure: matplotlib is not installed)']
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    atomic_write(path, '\n'.join(lines) + '\n')
 
 def figure(runs, path):
+    """Bars of each task's score against chance (one run), or each task's score over the runs."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    tasks_ = [k for k, t in runs[-1]['tasks'].items() if t['score'] is not None]
+    keys = [k for k, t in runs[-1]['tasks'].items() if t['score'] is not None]
     if len(runs) == 1:
-        fig, ax = plt.subplots(figsize=(7, 0.28 * len(tasks_) + 1))
-        t = runs[0]['tasks']
-        ax.barh(range(len(tasks_)), [t[k]['score'] for k in tasks_], color='tab:blue', label='score')
-        ax.scatter([t[k]['chance'] if t[k]['chance'] is not None else np.nan for k in tasks_], range(len(tasks_)),
-                   marker='|', s=200, color='k', label='chance', zorder=3)
-        ax.set_yticks(range(len(tasks_)), tasks_, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1)
-        ax.legend(fontsize=7)
+        fig = bar_figure(plt, runs[0]['tasks'], keys)
     else:
-        cols = 4
-        rows = math.ceil(len(tasks_) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.2 * rows), squeeze=False)
-        for ax, k in zip(axes.flat, tasks_):
-            ax.plot([r.get('step') for r in runs], [r['tasks'].get(k, {}).get('score') for r in runs], 'o-')
-            if runs[-1]['tasks'][k]['chance'] is not None:
-                ax.axhline(runs[-1]['tasks'][k]['chance'], ls='--', color='k', lw=0.8)
-            ax.set_title(k, fontsize=8)
-            ax.set_xlabel('step', fontsize=7)
-        for ax in axes.flat[len(tasks_):]:
-            ax.axis('off')
+        fig = trajectory_figure(plt, runs, keys)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format='png')
     plt.close(fig)
+
+def bar_figure(plt, tasks_, keys):
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(keys) + 1))
+    chance = [np.nan if tasks_[k]['chance'] is None else tasks_[k]['chance'] for k in keys]
+    ax.barh(range(len(keys)), [tasks_[k]['score'] for k in keys], color='tab:blue', label='score')
+    ax.scatter(chance, range(len(keys)), marker='|', s=200, color='k', label='chance', zorder=3)
+    ax.set_yticks(range(len(keys)), keys, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=7)
+    return fig
+
+def trajectory_figure(plt, runs, keys):
+    cols = 4
+    rows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.2 * rows), squeeze=False)
+    for ax, k in zip(axes.flat, keys):
+        ax.plot([r.get('step') for r in runs], [r['tasks'].get(k, {}).get('score') for r in runs], 'o-')
+        if runs[-1]['tasks'][k]['chance'] is not None:
+            ax.axhline(runs[-1]['tasks'][k]['chance'], ls='--', color='k', lw=0.8)
+        ax.set_title(k, fontsize=8)
+        ax.set_xlabel('step', fontsize=7)
+    for ax in axes.flat[len(keys):]:
+        ax.axis('off')
+    return fig
+
+# ----------------------------------------------------------------------------- main
 
 def checkpoints(spec):
     """'a.pt', '[a.pt,b.pt]', "['a.pt', 'b.pt']" or a glob -> the list of checkpoint paths."""
     paths = [p.strip().strip('\'"') for p in spec.strip().strip('[]').split(',') if p.strip()]
     return [q for p in paths for q in (sorted(glob.glob(p)) if any(c in p for c in '*?') else [p])]
 
-def main(argv=None):
-    globals().update(_DEFAULTS)
-    config = configure(globals(), argv)
-    found = discover(bench_dir)
-    if tasks:
-        found = {k: v for k, v in found.items() if k in tasks.split(',')}
+def check_settings(cfg):
+    if cfg['readout'] not in ('auto',) + READOUTS:
+        raise SystemExit(f"readout must be 'auto', 'nll' or 'similarity', got {cfg['readout']!r}")
+    if cfg['dtype'] not in ('auto', 'float32', 'bfloat16', 'float16'):
+        raise SystemExit(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16', got {cfg['dtype']!r}")
+    if cfg['batch_size'] < 1:
+        raise SystemExit(f"batch_size must be at least 1, got {cfg['batch_size']}")
+
+def evaluate_one(path, found, problems, cfg):
+    """One run: a checkpoint's (or the scores file's) results on every found task."""
+    t0 = time.time()
+    if cfg['scores_file']:
+        engine, answer = None, file_answers(path)
+        info = dict(ckpt=path, step=None, age_days=None, readout='scores_file')
+    else:
+        engine, info = open_model(path, cfg)
+        answer = model_answers(engine)
+    with torch.no_grad():
+        tasks_, errors = run_tasks(found, answer, engine.readout if engine else None, cfg)
+    return dict(info, seconds=time.time() - t0, tasks=tasks_, leaderboard=leaderboard(tasks_),
+                machine_devbench=mdb_summary(tasks_), errors=dict(problems, **errors))
+
+def main(cfg):
+    """Runs evaluate.py with a config dict (the globals above, resolved, as configure returns them); returns the
+    runs, as results.json holds them."""
+    check_settings(cfg)
+    found, problems = discover(cfg['bench_dir'])
+    if cfg['tasks']:
+        wanted = cfg['tasks'].split(',')
+        found = {k: v for k, v in found.items() if k in wanted}
+        problems = {k: v for k, v in problems.items() if k in wanted}
     if not found:
-        raise SystemExit(f"{bench_dir}: no benchmark files found (the nursery's: python data/nursery/benchmarks.py)")
+        raise SystemExit(f"{cfg['bench_dir']}: no benchmark files found "
+                         "(the nursery's: python data/nursery/benchmarks.py)")
+    for problem in problems.values():
+        print(f"warning: {problem}", file=sys.stderr)
     runs = []
-    for path in ([scores_file] if scores_file else checkpoints(ckpt)):
-        t0 = time.time()
-        if scores_file:
-            E, info, fn = None, dict(ckpt=scores_file, step=None, age_days=None, readout='scores_file'), file_answers(scores_file)
-        else:
-            E, info = open_model(path)
-            fn = model_answers(E)
-        with torch.no_grad():
-            tasks_, errors = run_tasks(found, fn, E)
-        run = dict(info, seconds=time.time() - t0, tasks=tasks_, leaderboard=leaderboard(tasks_),
-                   machine_devbench=mdb_summary(tasks_), errors=errors)
+    for path in [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt']):
+        run = evaluate_one(path, found, problems, cfg)
         runs.append(run)
-        print(f"\n{path}: step {info.get('step')}, readout {info['readout']}, {run['seconds']:.1f} s\n{table(run)}")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(eval_version=EVAL_VERSION, config=config, runs=runs), f, indent=1, default=float)
-    report(runs, os.path.join(out_dir, 'report.md'))
-    print(f"wrote {out_dir}/results.json and {out_dir}/report.md")
+        print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s\n{table(run)}")
+    os.makedirs(cfg['out_dir'], exist_ok=True)
+    results = json.dumps(dict(eval_version=EVAL_VERSION, config=cfg, runs=runs), indent=1, default=float)
+    atomic_write(os.path.join(cfg['out_dir'], 'results.json'), results)
+    report(runs, os.path.join(cfg['out_dir'], 'report.md'))
+    print(f"wrote {cfg['out_dir']}/results.json and {cfg['out_dir']}/report.md")
     return runs
 
 if __name__ == '__main__':
-    main()
+    from configurator import configure
+    main(configure(globals()))

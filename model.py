@@ -10,6 +10,7 @@ Images go in as uint8 (B, H, W, 3) exactly as prepare.py stores them. Texts go i
 never lets a real token see padding and no attention mask is needed.
 """
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -21,6 +22,48 @@ OBJECTIVES = ('contrastive', 'caption', 'temporal')
 TOWERS = ('vision', 'text', 'connector', 'contrastive', 'temporal')
 USES = {'contrastive': ('vision', 'text', 'contrastive'), 'caption': ('vision', 'connector', 'text'),
         'temporal': ('vision', 'temporal')}
+
+READOUTS = ('similarity', 'nll')  # how a trained model scores a text for a picture (evaluate.py, train.py's probe)
+
+# dense bf16 FLOP/s by device name, the first match wins (nanochat's get_peak_flops; NVIDIA's data sheets)
+PEAK_FLOPS = {'H200 NVL': 836e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
+
+def readout_for(weights, readout='auto'):
+    """The readout to score texts with: the one asked for, or for 'auto' image-text cosine ('similarity') if the
+    contrastive objective trained the joint space, else the caption NLL if captioning trained the decoder."""
+    if readout != 'auto':
+        return readout
+    if weights.get('contrastive') or not weights.get('caption'):
+        return 'similarity'
+    return 'nll'
+
+def bf16_supported(device_type):
+    """Whether the device computes in bf16 natively: a GPU that says so, or a CPU with AVX512-BF16 or AMX (on
+    which oneDNN's bf16 matmuls of width >= 256 run 2-2.5x fp32; bench.py measures this)."""
+    if device_type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+def autocast_dtype(dtype, device_type):
+    """A dtype setting resolved: 'auto' is bf16 where the hardware has it, else fp16 on a GPU (training adds a
+    GradScaler), else fp32; any other setting stands."""
+    if dtype != 'auto':
+        return dtype
+    if bf16_supported(device_type):
+        return 'bfloat16'
+    if device_type == 'cuda':
+        return 'float16'
+    return 'float32'
+
+def autocast(device_type, dtype):
+    """The one mixed-precision context: autocast to dtype ('bfloat16', 'float16'), or none for 'float32'."""
+    if dtype == 'float32':
+        return nullcontext()
+    return torch.autocast(device_type, dtype=getattr(torch, dtype))
+
+def peak_flops(device_name):
+    """The card's dense bf16 peak FLOP/s, or None (a CPU, or a card not in PEAK_FLOPS: then MFU is n/a)."""
+    return next((v for k, v in PEAK_FLOPS.items() if k in device_name), None)
 
 @dataclass
 class ModelConfig:
@@ -277,30 +320,15 @@ class BabyVLM(nn.Module):
         return cosine(self.image_embedding(images), self.text_embedding(text, text_len))
 
     @torch.no_grad()
-    def text_nll_aligned(self, images, text, text_len):
+    def text_nll(self, images, text, text_len):
         """Length-normalised NLL (nats per token, counting the closing eot) of text i given image i (B,).
-        images=None scores the texts without an image prefix (an image-blind control)."""
+        images=None scores the texts without an image prefix (an image-blind control). To score every text
+        with every image, repeat them into pairs (evaluate.Engine batches pairs this way)."""
         patches = None if images is None else self.encode_image(images)[1]
         logits = self.text_logits(patches, text).float()
         targets = self.text_targets(text, text_len)
         nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=-1, reduction='none')
         return nll.sum(1) / (text_len + 1)
-
-    @torch.no_grad()
-    def text_nll(self, images, text, text_len, chunk=256):
-        """Length-normalised NLL of every text given every image (Bi, Bt)."""
-        patches = self.encode_image(images)[1]
-        Bi, Bt = len(patches), len(text)
-        pairs = torch.cartesian_prod(torch.arange(Bi), torch.arange(Bt)).to(text.device)
-        out = []
-        for i in range(0, len(pairs), chunk):
-            image_row, text_row = pairs[i:i + chunk].unbind(1)
-            prefix_patches = patches[image_row]
-            logits = self.text_logits(prefix_patches, text[text_row]).float()
-            targets = self.text_targets(text[text_row], text_len[text_row])
-            nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=-1, reduction='none')
-            out.append(nll.sum(1) / (text_len[text_row] + 1))
-        return torch.cat(out).view(Bi, Bt)
 
     @torch.no_grad()
     def surprise(self, clips):

@@ -35,6 +35,7 @@ import soundfile
 from PIL import Image
 from tqdm import tqdm
 
+from atomic import atomic_write
 from tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from transcripts import (IMAGE_EXTS, TRANSCRIPT_EXTS, TranscriptError, is_pairs_json, read_pairs,
                          read_transcript, speaker_allowed)
@@ -72,11 +73,11 @@ force = False                   # prepare again even if out_dir holds a dataset 
 # -----------------------------------------------------------------------------
 PREPARE_KEYS = ('fps', 'image_size', 'audio', 'n_mels', 'keep_speakers', 'drop_speakers', 'lowercase')
 
-def atomic_write(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, 'w' if isinstance(data, str) else 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
+def tokenizer_path(data_dir, meta):
+    """The tokenizer a prepared corpus was encoded with: its own rank file, or a tiktoken name ('gpt2')."""
+    if meta.get('tokenizer') == 'gpt2':
+        return 'gpt2'
+    return os.path.join(data_dir, 'tokenizer.tiktoken')
 
 def load_dataset(data_dir):
     """Opens a prepared dataset: (meta, arrays) with every array memory-mapped, checked against meta."""

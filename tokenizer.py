@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 
 import tiktoken
 
+from atomic import atomic_write
+
 EOT = '<|endoftext|>'  # special token, id len(ranks): one past the last rank
 
 # The pre-split regex, GPT-2's shape: contractions | ' '? letters | ' '? 1-3 digits | ' '? other symbols |
@@ -115,12 +117,9 @@ def train_bpe(texts, vocab_size):
 
 def save_tokenizer(ranks, path):
     """Write tiktoken's rank file format ("base64(token) rank" per line), atomically."""
-    path = os.fspath(path)
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='ascii', newline='\n') as f:
-        for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
-            f.write(f'{base64.b64encode(token).decode()} {rank}\n')
-    os.replace(tmp, path)  # a crash mid-write never leaves a truncated tokenizer behind
+    by_rank = sorted(ranks.items(), key=lambda item: item[1])
+    lines = [f'{base64.b64encode(token).decode()} {rank}\n' for token, rank in by_rank]
+    atomic_write(path, ''.join(lines))
 
 
 def read_ranks(path):

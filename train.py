@@ -12,7 +12,6 @@ import resource
 import subprocess
 import time
 from collections import Counter
-from contextlib import nullcontext
 from functools import lru_cache
 
 import numpy as np
@@ -21,8 +20,10 @@ from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from configurator import configure
-from model import OBJECTIVES, TOWERS, USES, BabyVLM, ModelConfig, load_checkpoint, load_towers, text_batch, tower_of
-from prepare import load_dataset
+from atomic import atomic_path
+from model import (OBJECTIVES, READOUTS, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype,
+                   load_checkpoint, load_towers, peak_flops, readout_for, text_batch, tower_of)
+from prepare import load_dataset, tokenizer_path
 from tokenizer import load_tokenizer
 
 # -----------------------------------------------------------------------------
@@ -31,7 +32,7 @@ out_dir = 'out/baby_small'
 data_dir = 'data/nursery'          # a folder written by prepare.py
 init_from = 'scratch'              # 'scratch', 'resume' (out_dir/ckpt.pt), or another run's ckpt.pt
 init_towers = ''                   # with a ckpt path: towers to copy from it, comma-separated ('' = all)
-freeze = ''                        # towers kept fixed, comma-separated: vision,text,connector,contrastive,temporal
+freeze = ''                        # towers kept fixed, comma-separated (model.TOWERS)
 eval_interval = 100                # steps between val losses, probe and checkpoint
 eval_iters = 8                     # val batches per evaluation: fixed batches, the same at every evaluation
 log_interval = 10
@@ -45,7 +46,7 @@ batch_size = 64                    # image-utterance pairs per micro-batch, per 
 clip_batch_size = 16               # clips per micro-batch, per rank (temporal objective)
 clip_stride = 1                    # frames between the frames of a clip, at the corpus' fps
 gradient_accumulation_steps = 1    # micro-batches per optimizer step, over all ranks together
-order = 'shuffle'                  # 'shuffle': epochs of a random permutation; 'age': developmental curriculum
+order = 'shuffle'                  # 'shuffle': epochs of a permutation; 'age': developmental curriculum
 curriculum_start = 0.25            # 'age': fraction of the age range open at step 0, widening linearly...
 curriculum_iters = 0               # ...to all of it at this step (0: lr_decay_iters)
 # objectives (weight 0 switches one off; its towers are then not trained)
@@ -57,11 +58,11 @@ patch_size = 8                     # ViT: 64 px frames -> an 8x8 grid of patches
 vit_layer = 4
 vit_embd = 128
 vit_head = 4
-block_size = 16                    # text decoder positions: start token + up to 15 utterance tokens (longer: cut)
+block_size = 16                    # text positions: start token + up to 15 utterance tokens (longer: cut)
 n_layer = 4
 n_embd = 128
 n_head = 4
-prefix_tokens = 4                  # connector: the patch grid average-pooled to this many prefix tokens (a square)
+prefix_tokens = 4                  # connector: the patch grid average-pooled to this many tokens (a square)
 embed_dim = 128                    # joint image-text space, and the temporal model's prediction space
 clip_len = 4                       # frames per clip of the temporal objective
 temporal_layer = 2                 # the causal transformer over a clip's frame embeddings (width vit_embd)
@@ -79,51 +80,59 @@ lr_decay_iters = 0                 # 0: max_iters
 min_lr = 1e-4
 # probe: 4-way word-to-frame on val frames (chance 25%)
 probe_trials = 200
-probe_words = ''                   # comma list (e.g. Labeled-S' categories); '' takes words in 1-25% of val utterances
-probe_readout = 'auto'             # 'sim' (embeddings), 'nll' (caption likelihood), 'auto': sim if contrastive is on
+probe_words = ''                   # comma list (Labeled-S' categories, say); '': words of 1-25% of val texts
+probe_readout = 'auto'             # 'similarity', 'nll' (caption likelihood), 'auto' (model.readout_for)
 # system
 device = 'auto'                    # 'auto', 'cpu', 'cuda', 'cuda:1', ...
-dtype = 'auto'                     # 'auto', 'float32', 'bfloat16', 'float16' (autocast; fp16 adds a GradScaler)
+dtype = 'auto'                     # 'auto', 'float32', 'bfloat16', 'float16' (fp16 adds a GradScaler)
 compile = None                     # None: on for CUDA, off on CPU
 seed = 1337
 config = configure(globals())
 # -----------------------------------------------------------------------------
 lr_decay_iters = lr_decay_iters or max_iters
 weights = {k: float(globals()[k + '_weight']) for k in OBJECTIVES}
-frozen, unknown = {t for t in freeze.split(',') if t}, {t for t in (freeze + ',' + init_towers).split(',') if t} - set(TOWERS)
-for bad, problem in ((unknown, f"freeze/init_towers: unknown tower {', '.join(map(repr, sorted(unknown)))} "
-                               f"(towers: {', '.join(TOWERS)})"),
-                     (order not in ('shuffle', 'age'), f"order must be 'shuffle' or 'age', got {order!r}"),
-                     (dtype not in ('auto', 'float32', 'bfloat16', 'float16'), f"dtype {dtype!r} is not auto/float32/bfloat16/float16"),
-                     (not any(weights.values()) or min(weights.values()) < 0, "objective weights must be >= 0, not all 0"),
-                     (probe_readout not in ('auto', 'sim', 'nll'), f"probe_readout must be auto/sim/nll, got {probe_readout!r}")):
-    if bad:
-        raise SystemExit(f"config: {problem}")
+frozen = {t for t in freeze.split(',') if t}
+unknown = {t for t in (freeze + ',' + init_towers).split(',') if t} - set(TOWERS)
+if unknown:
+    raise SystemExit(f"config: freeze/init_towers: unknown tower {', '.join(map(repr, sorted(unknown)))} "
+                     f"(towers: {', '.join(TOWERS)})")
+if order not in ('shuffle', 'age'):
+    raise SystemExit(f"config: order must be 'shuffle' or 'age', got {order!r}")
+if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
+    raise SystemExit(f"config: dtype {dtype!r} is not auto/float32/bfloat16/float16")
+if not any(weights.values()) or min(weights.values()) < 0:
+    raise SystemExit("config: objective weights must be >= 0, not all 0")
+if probe_readout not in ('auto',) + READOUTS:
+    raise SystemExit(f"config: probe_readout must be auto/{'/'.join(READOUTS)}, got {probe_readout!r}")
 
 ddp = int(os.environ.get('RANK', -1)) != -1
-rank, local_rank, world_size = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE')) if ddp else (0, 0, 1)
-device = ('cuda' if torch.cuda.is_available() else 'cpu') if device == 'auto' else device
-device = f'cuda:{local_rank}' if ddp and device == 'cuda' else device
+rank, local_rank, world_size = 0, 0, 1
+if ddp:
+    rank, local_rank, world_size = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
+if device == 'auto':
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+if ddp and device == 'cuda':
+    device = f'cuda:{local_rank}'
 device_type = 'cuda' if device.startswith('cuda') else 'cpu'
 if ddp:
     if device_type == 'cuda':
         torch.cuda.set_device(device)
     init_process_group(backend='nccl' if device_type == 'cuda' else 'gloo')
     if gradient_accumulation_steps % world_size:
-        raise SystemExit(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of the {world_size} ranks")
+        raise SystemExit(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of "
+                         f"the {world_size} ranks")
 total_accum, accum = gradient_accumulation_steps, gradient_accumulation_steps // world_size
 master = rank == 0
-if dtype == 'auto':  # bf16 where the hardware has it; on an AVX512-BF16 CPU matmuls of width >= 256 run 2-2.5x fp32
-    cpu_bf16 = device_type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    dtype = 'bfloat16' if cpu_bf16 or (device_type == 'cuda' and torch.cuda.is_bf16_supported()) else \
-        'float16' if device_type == 'cuda' else 'float32'
-ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type, dtype=getattr(torch, dtype))
-compile = device_type == 'cuda' if compile is None else compile
+dtype = autocast_dtype(dtype, device_type)
+ctx = autocast(device_type, dtype)
+if compile is None:
+    compile = device_type == 'cuda'
 torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 os.makedirs(out_dir, exist_ok=True)
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 
-# ------------------------------------------------ data: memory-mapped arrays from prepare.py, nothing decoded here
+# -----------------------------------------------------------------------------
+# data: memory-mapped arrays from prepare.py, nothing decoded here
 try:
     meta, arrays = load_dataset(data_dir)
 except (OSError, ValueError) as e:
@@ -131,65 +140,83 @@ except (OSError, ValueError) as e:
 frame_index, utterances = np.array(arrays['frame_index']), np.array(arrays['utterances'])  # small: in memory
 frames_path, tokens_path = (os.path.join(data_dir, f"{k}.npy") for k in ('frames', 'tokens'))
 frame_shape = arrays['frames'].shape
-tokenizer_path = 'gpt2' if meta.get('tokenizer') == 'gpt2' else os.path.join(data_dir, 'tokenizer.tiktoken')
-if not (tokenizer_path == 'gpt2' or os.path.exists(tokenizer_path)):
-    raise SystemExit(f"{tokenizer_path} is missing: prepare again")
+tokenizer_file = tokenizer_path(data_dir, meta)
+if not (tokenizer_file == 'gpt2' or os.path.exists(tokenizer_file)):
+    raise SystemExit(f"{tokenizer_file} is missing: prepare again")
 eot = meta['eot_token']
 train_utts, val_utts = (np.flatnonzero(utterances['split'] == s) for s in (0, 1))
 pairs_on, clips_on = bool(weights['contrastive'] or weights['caption']), bool(weights['temporal'])
 span = (clip_len - 1) * clip_stride  # a clip: clip_len frames of one recording, clip_stride apart
 same_recording = frame_index['recording'][:-span or None] == frame_index['recording'][span:]
-clip_starts = [np.flatnonzero(same_recording & (frame_index['split'][:len(same_recording)] == s)) for s in (0, 1)]
-for split, name, empty in [(s, 'utterances', pairs_on and not len(u)) for s, u in (('train', train_utts), ('val', val_utts))] + \
-        [(s, f'clips of {clip_len} frames', clips_on and not len(c)) for s, c in zip(('train', 'val'), clip_starts)]:
-    if empty:
-        raise SystemExit(f"{data_dir}: no {split} {name}; the corpus is too small or has no {split} split")
+split_of_start = frame_index['split'][:len(same_recording)]
+clip_starts = [np.flatnonzero(same_recording & (split_of_start == s)) for s in (0, 1)]
+for split, utts in (('train', train_utts), ('val', val_utts)):
+    if pairs_on and not len(utts):
+        raise SystemExit(f"{data_dir}: no {split} utterances; the corpus is too small or has no {split} "
+                         "split")
+for split, starts in zip(('train', 'val'), clip_starts):
+    if clips_on and not len(starts):
+        raise SystemExit(f"{data_dir}: no {split} clips of {clip_len} frames; the corpus is too small or has "
+                         f"no {split} split")
 by_age = train_utts[np.argsort(utterances['age_days'][train_utts], kind='stable')]  # unknown ages (NaN) last
 ages = utterances['age_days'][by_age]
 if order == 'age' and pairs_on and not np.isfinite(ages).any():
-    raise SystemExit(f"{data_dir}: order='age' needs ages (recordings.csv age_days or birth_date); none are known")
+    raise SystemExit(f"{data_dir}: order='age' needs ages (recordings.csv age_days or birth_date); none are "
+                     "known")
 
 @lru_cache(maxsize=2)
 def epoch_permutation(epoch):
     return np.random.default_rng([seed, 7, epoch]).permutation(train_utts)
 
+def train_utterances(step, rng, G):
+    """The G utterances of train step `step`'s global batch: the shuffled epochs' next G, or G drawn from
+    the developmental curriculum's window, which widens linearly from curriculum_start of the age range to
+    all of it."""
+    if order == 'shuffle':
+        position = np.arange(step * G, (step + 1) * G)
+        epoch, index = position // len(train_utts), position % len(train_utts)
+        return np.concatenate([epoch_permutation(e)[index[epoch == e]] for e in np.unique(epoch)])
+    horizon = curriculum_iters or lr_decay_iters
+    lo, hi = np.nanmin(ages), np.nanmax(ages)
+    open_until = lo + (hi - lo) * min(1.0, curriculum_start + (1 - curriculum_start) * step / horizon)
+    n_open = len(ages)
+    if step < horizon:
+        n_open = max(min(G, len(ages)), np.searchsorted(ages, open_until, 'right'))
+    return by_age[rng.choice(n_open, size=G, replace=n_open < G)]
+
 def get_batch(split, step, micro=0):
     """Micro-batch `micro` of step `step`: a pure function of (seed, split, step). Every rank draws the
     step's global batch and takes its slice (micro * world_size + rank), so DDP sees exactly the samples
     gradient accumulation would, and resuming needs only the step. Val batch `step` is fixed (seed 0)."""
-    G, Gc = batch_size * total_accum, clip_batch_size * total_accum
+    utts = starts = None
     if split == 'train':
+        G, Gc = batch_size * total_accum, clip_batch_size * total_accum
         rng, slot = np.random.default_rng([seed, step]), micro * world_size + rank
-        if not pairs_on:
-            utts = None
-        elif order == 'shuffle':
-            position = np.arange(step * G, (step + 1) * G)
-            epoch, index = position // len(train_utts), position % len(train_utts)
-            utts = np.concatenate([epoch_permutation(e)[index[epoch == e]] for e in np.unique(epoch)])
-        else:  # the age window widens linearly from curriculum_start of the range to all of it
-            horizon = curriculum_iters or lr_decay_iters
-            lo, hi = np.nanmin(ages), np.nanmax(ages)
-            open_until = lo + (hi - lo) * min(1.0, curriculum_start + (1 - curriculum_start) * step / horizon)
-            n_open = len(ages) if step >= horizon else max(min(G, len(ages)), np.searchsorted(ages, open_until, 'right'))
-            utts = by_age[rng.choice(n_open, size=G, replace=n_open < G)]
-        starts = clip_starts[0][rng.integers(len(clip_starts[0]), size=Gc)] if clips_on else None
+        if pairs_on:
+            utts = train_utterances(step, rng, G)
+        if clips_on:
+            starts = clip_starts[0][rng.integers(len(clip_starts[0]), size=Gc)]
     else:
-        rng, slot, G, Gc = np.random.default_rng([0, step]), 0, batch_size, clip_batch_size
-        utts = rng.choice(val_utts, size=min(G, len(val_utts)), replace=False) if pairs_on else None
-        starts = clip_starts[1][rng.integers(len(clip_starts[1]), size=Gc)] if clips_on else None
-    frames = np.load(frames_path, mmap_mode='r')  # re-opened per batch, as nanoGPT does, so pages are released
+        rng, slot = np.random.default_rng([0, step]), 0
+        if pairs_on:
+            utts = rng.choice(val_utts, size=min(batch_size, len(val_utts)), replace=False)
+        if clips_on:
+            starts = clip_starts[1][rng.integers(len(clip_starts[1]), size=clip_batch_size)]
+    frames = np.load(frames_path, mmap_mode='r')  # re-opened per batch, as nanoGPT does: pages are released
     batch, n_tokens = {}, 0
     if pairs_on:
-        offset = rng.random(len(utts))[slot * batch_size:(slot + 1) * batch_size]  # a random frame of the span (CVCL)
-        u = utterances[utts[slot * batch_size:(slot + 1) * batch_size]]
+        mine = slice(slot * batch_size, (slot + 1) * batch_size)
+        offset = rng.random(len(utts))[mine]  # a random frame of the utterance's span (CVCL)
+        u = utterances[utts[mine]]
         frame = u['frame_first'] + (offset * (u['frame_last'] - u['frame_first'] + 1)).astype(np.int64)
         tokens = np.load(tokens_path, mmap_mode='r')
-        batch['text'], batch['text_len'] = text_batch([tokens[s:s + n] for s, n in zip(u['tok_start'], u['tok_len'])],
-                                                      eot, block_size)
+        texts = [tokens[s:s + n] for s, n in zip(u['tok_start'], u['tok_len'])]
+        batch['text'], batch['text_len'] = text_batch(texts, eot, block_size)
         batch['images'] = torch.from_numpy(frames[frame])
         n_tokens = int(batch['text_len'].sum()) + len(u)
     if clips_on:
-        rows = starts[slot * clip_batch_size:(slot + 1) * clip_batch_size, None] + np.arange(clip_len) * clip_stride
+        mine = starts[slot * clip_batch_size:(slot + 1) * clip_batch_size, None]
+        rows = mine + np.arange(clip_len) * clip_stride
         batch['clips'] = torch.from_numpy(frames[rows.ravel()]).view(*rows.shape, *frame_shape[1:])
     if device_type == 'cuda':
         batch = {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
@@ -207,9 +234,11 @@ except ValueError as e:
 iter_num, best_val_loss, checkpoint = 0, float('inf'), None
 if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
-    differ = {k: (v, model_args.get(k)) for k, v in checkpoint['model_args'].items() if model_args.get(k) != v}
+    differ = {k: (v, model_args.get(k)) for k, v in checkpoint['model_args'].items()
+              if model_args.get(k) != v}
     if differ:
-        raise SystemExit(f"{ckpt_path}: checkpoint architecture differs from this config, (checkpoint, config): {differ}")
+        raise SystemExit(f"{ckpt_path}: checkpoint architecture differs from this config, "
+                         f"(checkpoint, config): {differ}")
     model.load_state_dict(checkpoint['model'])
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
 elif init_from != 'scratch':
@@ -250,20 +279,26 @@ def estimate_loss():
     raw_model.train()
     return dict(out)
 
+def probe_vocabulary(df, n_utterances):
+    """probe_words that val says, or else the words in 1-25% of val utterances (frequent enough to test,
+    too rare to be function words)."""
+    if probe_words:
+        return set(probe_words.split(',')) & set(df)
+    low, high = max(3, 0.01 * n_utterances), 0.25 * n_utterances
+    return {w for w, n in df.items() if len(w) > 1 and low <= n <= high}
+
 def build_probe():
-    """Labeled-S-style trials without ground truth. Probe words: probe_words, or else the words in 1-25% of
-    val utterances (frequent enough to test, too rare to be function words). A trial: a word, the middle
-    frame of a val utterance that says it, and as foils the middle frames of three val utterances that say
-    another probe word but not this one. Every frame was named, so a model that ignores the word scores
-    25%; things in view but not named, or named but not in view, keep the ceiling below 100%."""
-    enc, tokens, u = load_tokenizer(tokenizer_path), np.load(tokens_path, mmap_mode='r'), utterances[val_utts]
+    """Labeled-S-style trials without ground truth. A trial: a probe word, the middle frame of a val
+    utterance that says it, and as foils the middle frames of three val utterances that say another probe
+    word but not this one. Every frame was named, so a model that ignores the word scores 25%; things in
+    view but not named, or named but not in view, keep the ceiling below 100%."""
+    enc, tokens, u = load_tokenizer(tokenizer_file), np.load(tokens_path, mmap_mode='r'), utterances[val_utts]
     words = [set(re.findall(r"[^\W\d_]+", enc.decode(tokens[s:s + n].tolist()).lower()))
              for s, n in zip(u['tok_start'], u['tok_len'])]
-    df = Counter(w for ws in words for w in ws)
-    vocab = set(probe_words.split(',')) & set(df) if probe_words else \
-        {w for w, n in df.items() if len(w) > 1 and max(3, 0.01 * len(u)) <= n <= 0.25 * len(u)}
+    vocab = probe_vocabulary(Counter(w for ws in words for w in ws), len(u))
     middle, named = (u['frame_first'] + u['frame_last']) // 2, [k for k, ws in enumerate(words) if ws & vocab]
-    pairs, rng, trials = [(i, w) for i in named for w in sorted(words[i] & vocab)], np.random.default_rng(0), []
+    pairs = [(i, w) for i in named for w in sorted(words[i] & vocab)]
+    rng, trials = np.random.default_rng(0), []
     for i, w in (pairs[j] for j in rng.permutation(len(pairs))[:probe_trials]):
         foils = [k for k in named if w not in words[k] and middle[k] != middle[i]]
         if len(foils) >= 3:
@@ -284,17 +319,20 @@ def probe_accuracy():
         images = torch.from_numpy(frames[probe['frames'][i:i + 64].ravel()]).to(device)
         text, text_len = (probe[k][i:i + 64].repeat_interleave(4, 0) for k in ('text', 'text_len'))
         with ctx:
-            if readout == 'sim':
-                scores.append((raw_model.image_embedding(images) * raw_model.text_embedding(text, text_len)).sum(-1))
+            if readout == 'similarity':
+                image, text = raw_model.image_embedding(images), raw_model.text_embedding(text, text_len)
+                scores.append((image * text).sum(-1))
             else:
-                scores.append(-raw_model.text_nll_aligned(images, text, text_len))
+                scores.append(-raw_model.text_nll(images, text, text_len))
     raw_model.train()
     return float((torch.cat(scores).float().view(n, 4).argmax(1).cpu().numpy() == probe['target']).mean())
 
-readout = probe_readout if probe_readout != 'auto' else 'sim' if weights['contrastive'] else 'nll'
+readout = readout_for(weights, probe_readout)
 probe = build_probe() if master and pairs_on and probe_trials else None
-if master:
-    print(f"probe: {len(probe['target'])} trials over {probe['words']} words, readout {readout}" if probe else "probe: off")
+if master and probe:
+    print(f"probe: {len(probe['target'])} trials over {probe['words']} words, readout {readout}")
+elif master:
+    print("probe: off")
 
 def get_lr(it):  # linear warmup, then cosine decay to min_lr (nanoGPT)
     if it < warmup_iters:
@@ -303,14 +341,15 @@ def get_lr(it):  # linear warmup, then cosine decay to min_lr (nanoGPT)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 def save_checkpoint():
-    """Write then rename: a kill during the write leaves the previous checkpoint intact."""
-    checkpoint = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), scaler=scaler.state_dict(),
-                      model_args=model_args, config=config, iter_num=iter_num, best_val_loss=best_val_loss,
-                      rng=torch.get_rng_state(), data=dict(data_dir=data_dir, tokenizer=tokenizer_path, eot_token=eot,
-                                                          position=iter_num, order=order, seed=seed),
-                      run=dict(device=device, dtype=dtype, world_size=world_size, time=time.time()))
-    torch.save(checkpoint, ckpt_path + '.tmp')
-    os.replace(ckpt_path + '.tmp', ckpt_path)
+    """Write then rename (atomic_path): a kill during the write leaves the previous checkpoint intact."""
+    data = dict(data_dir=data_dir, tokenizer=tokenizer_file, eot_token=eot, position=iter_num, order=order,
+                seed=seed)
+    run = dict(device=device, dtype=dtype, world_size=world_size, time=time.time())
+    checkpoint = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(),
+                      scaler=scaler.state_dict(), model_args=model_args, config=config, iter_num=iter_num,
+                      best_val_loss=best_val_loss, rng=torch.get_rng_state(), data=data, run=run)
+    with atomic_path(ckpt_path) as tmp:
+        torch.save(checkpoint, tmp)
 
 # -----------------------------------------------------------------------------
 # logging: one fixed-format line, a CSV in out_dir, wandb if asked for and installed
@@ -318,9 +357,10 @@ FIELDS = ['step', 'split', 'loss', *OBJECTIVES, 'probe', 'lr', 'ms_per_step', 'd
           'tokens_per_sec', 'mfu', 'train_seconds']
 log_path = os.path.join(out_dir, 'log.csv')
 if master:  # a resumed run drops the rows past its checkpoint: those steps are done again
-    with open(log_path, 'a+', newline='') as f:
-        f.seek(0)
-        rows = [r for r in csv.DictReader(f) if int(r['step']) <= iter_num] if init_from == 'resume' else []
+    rows = []
+    if init_from == 'resume' and os.path.exists(log_path):
+        with open(log_path, newline='') as f:
+            rows = [r for r in csv.DictReader(f) if int(r['step']) <= iter_num]
     with open(log_path, 'w', newline='') as f:
         csv.DictWriter(f, FIELDS).writeheader()
         csv.DictWriter(f, FIELDS).writerows(rows)
@@ -336,21 +376,35 @@ def log(row):
     with open(log_path, 'a', newline='') as f:
         csv.DictWriter(f, FIELDS).writerow(row)
     if wandb_log:
-        wandb.log({f"{row['split']}/{k}": v for k, v in row.items() if v not in ('', None) and k not in ('step', 'split')},
-                  step=row['step'])
+        values = {f"{row['split']}/{k}": v for k, v in row.items()
+                  if v not in ('', None) and k not in ('step', 'split')}
+        wandb.log(values, step=row['step'])
 
 n_pairs, n_clips = batch_size * total_accum * pairs_on, clip_batch_size * total_accum * clips_on
 images_per_step = n_pairs + n_clips * clip_len
 tower_flops = raw_model.flops(n_pairs, n_clips, weights, trainable)
 flops_per_step = sum(tower_flops.values())
-gpu = torch.cuda.get_device_name() if device_type == 'cuda' else ''  # dense bf16 peaks (nanochat)
-peak_flops = next((v for k, v in {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}.items() if k in gpu), None)
+gpu = torch.cuda.get_device_name() if device_type == 'cuda' else ''
+peak = peak_flops(gpu) if gpu else None
 if master:
-    print(f"{world_size} rank(s) on {device}, {dtype}, compile {compile}; per step {n_pairs} pairs, {n_clips} clips, "
-          f"{images_per_step} images, {flops_per_step / 1e9:.1f} GFLOPs (" +
-          ", ".join(f"{k} {v / 1e9:.1f}" for k, v in tower_flops.items() if v) + ")" +
-          (f"; bf16 MFU (dense) against peak {peak_flops / 1e12:.0f} TFLOP/s" if peak_flops else "; MFU n/a on CPU")
-          + f"; trains {', '.join(sorted(trainable))}")
+    towers_text = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in tower_flops.items() if v)
+    peak_text = f"bf16 MFU (dense) against peak {peak / 1e12:.0f} TFLOP/s" if peak else "MFU n/a on CPU"
+    print(f"{world_size} rank(s) on {device}, {dtype}, compile {compile}; per step {n_pairs} pairs, "
+          f"{n_clips} clips, {images_per_step} images, {flops_per_step / 1e9:.1f} GFLOPs ({towers_text}); "
+          f"{peak_text}; trains {', '.join(sorted(trainable))}")
+
+def print_val(val, probe_acc):
+    losses = " ".join(f"{k} {v:.4f}" for k, v in val.items() if k != 'loss')
+    probe_text = ""
+    if probe:
+        probe_text = f" | probe {probe_acc:.3f} (n={len(probe['target'])}, chance 0.25)"
+    print(f"val  {iter_num:6d} | loss {val['loss']:.4f} | {losses}{probe_text}")
+
+def print_step(loss, losses, lr, step_s, tokens_per_s, mfu):
+    mfu_text = f'{100 * mfu:.1f}%' if mfu else 'n/a'
+    print(f"step {iter_num:6d} | loss {loss:.4f} | " + " ".join(f"{k} {v:.4f}" for k, v in losses.items())
+          + f" | lr {lr:.2e} | {step_s * 1000:.0f} ms | {images_per_step / step_s:.0f} img/s | "
+          f"{tokens_per_s:.0f} tok/s | bf16 MFU (dense) {mfu_text}")
 
 # ----------------------------------------------------------------------------- training loop
 t_start, start_iter, val = time.time(), iter_num, {}
@@ -361,13 +415,13 @@ while True:
     if master and (iter_num % eval_interval == 0 or iter_num >= max_iters or eval_only):
         val = estimate_loss()
         probe_acc = probe_accuracy() if probe else None
-        probe_text = f" | probe {probe_acc:.3f} (n={len(probe['target'])}, chance 0.25)" if probe else ""
-        print(f"val  {iter_num:6d} | loss {val['loss']:.4f} | " + " ".join(f"{k} {v:.4f}" for k, v in val.items()
-                                                                            if k != 'loss') + probe_text)
-        log(dict(step=iter_num, split='val', probe=probe_acc, lr=get_lr(iter_num), train_seconds=round(train_time, 2), **val))
+        print_val(val, probe_acc)
+        log(dict(step=iter_num, split='val', probe=probe_acc, lr=get_lr(iter_num),
+                 train_seconds=round(train_time, 2), **val))
         improved = val['loss'] < best_val_loss
         best_val_loss = min(best_val_loss, val['loss'])
-        if math.isfinite(val['loss']) and iter_num > start_iter and (improved or always_save_checkpoint) and not eval_only:
+        worth_saving = improved or always_save_checkpoint
+        if math.isfinite(val['loss']) and iter_num > start_iter and worth_saving and not eval_only:
             save_checkpoint()
             print(f"saved {ckpt_path} at step {iter_num}")
     if iter_num >= max_iters or eval_only:
@@ -376,7 +430,8 @@ while True:
     lr = get_lr(iter_num)
     for group in optimizer.param_groups:
         group['lr'] = lr
-    torch.manual_seed(int(np.random.SeedSequence([seed, rank, iter_num]).generate_state(1)[0]))  # dropout: exact resume
+    # dropout's randomness a function of (seed, rank, step): exact resume
+    torch.manual_seed(int(np.random.SeedSequence([seed, rank, iter_num]).generate_state(1)[0]))
     loss_sum = 0.0
     for micro in range(accum):
         if ddp:  # sync gradients on the last micro-step only
@@ -384,20 +439,27 @@ while True:
         with ctx:
             loss, losses = model(batch, weights)
             loss = loss / accum
-        tokens_seen, window_tokens = tokens_seen + n_tokens * world_size, window_tokens + n_tokens * world_size
+        tokens_seen += n_tokens * world_size
+        window_tokens += n_tokens * world_size
         t_data = time.time()
-        batch, n_tokens = get_batch('train', *((iter_num, micro + 1) if micro + 1 < accum else (iter_num + 1, 0)))
+        if micro + 1 < accum:
+            batch, n_tokens = get_batch('train', iter_num, micro + 1)
+        else:
+            batch, n_tokens = get_batch('train', iter_num + 1, 0)
         window_data += time.time() - t_data
         scaler.scale(loss).backward()
         loss_sum = loss_sum + loss.detach()
     scaler.unscale_(optimizer)
-    norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip if grad_clip > 0 else float('inf'))
+    norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip if grad_clip > 0 else math.inf)
     # one sync per step, the price of never stepping on, or saving, a non-finite model; the norm is
     # computed from all-reduced gradients, so every rank stops at the same step
     if not scaler.is_enabled() and not math.isfinite(norm.item()):
-        saved = f"the last good checkpoint is {ckpt_path}" if os.path.exists(ckpt_path) else "no checkpoint was written"
-        raise SystemExit(f"step {iter_num}: non-finite loss/gradients (loss {loss_sum.item():.4g}, grad norm {norm.item():.4g}); "
-                         f"stopped before updating the weights; {saved}. Try a lower learning_rate or a warmup.")
+        saved = "no checkpoint was written"
+        if os.path.exists(ckpt_path):
+            saved = f"the last good checkpoint is {ckpt_path}"
+        raise SystemExit(f"step {iter_num}: non-finite loss/gradients (loss {loss_sum.item():.4g}, grad norm "
+                         f"{norm.item():.4g}); stopped before updating the weights; {saved}. "
+                         "Try a lower learning_rate or a warmup.")
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
@@ -411,40 +473,55 @@ while True:
     window.append(dt)
     if iter_num % log_interval == 0 and master:
         step_s = sum(window) / len(window)  # .item() below syncs: only at log points
-        mfu = flops_per_step / step_s / (peak_flops * world_size) if peak_flops else None
+        mfu = flops_per_step / step_s / (peak * world_size) if peak else None
         values = {k: v.item() for k, v in losses.items()}
-        print(f"step {iter_num:6d} | loss {loss_sum.item() * accum:.4f} | " + " ".join(f"{k} {v:.4f}" for k, v in values.items())
-              + f" | lr {lr:.2e} | {step_s * 1000:.0f} ms | {images_per_step / step_s:.0f} img/s | "
-              f"{window_tokens / sum(window):.0f} tok/s | bf16 MFU (dense) {f'{100 * mfu:.1f}%' if mfu else 'n/a'}")
-        log(dict(step=iter_num, split='train', loss=loss_sum.item() * accum, **values, lr=lr, ms_per_step=step_s * 1000,
-                 data_ms=window_data / len(window) * 1000, images_per_sec=images_per_step / step_s,
-                 tokens_per_sec=window_tokens / sum(window), mfu=mfu, train_seconds=round(train_time, 2)))
+        tokens_per_s = window_tokens / sum(window)
+        print_step(loss_sum.item() * accum, values, lr, step_s, tokens_per_s, mfu)
+        log(dict(step=iter_num, split='train', loss=loss_sum.item() * accum, **values, lr=lr,
+                 ms_per_step=step_s * 1000, data_ms=window_data / len(window) * 1000,
+                 images_per_sec=images_per_step / step_s, tokens_per_sec=tokens_per_s, mfu=mfu,
+                 train_seconds=round(train_time, 2)))
         window, window_tokens, window_data = [], 0, 0.0
 
-if master and not eval_only:
+# ----------------------------------------------------------------------------- summary
+def summary():
+    """The end-of-run `key: value` block (autoresearch): greppable, one figure a line."""
     steps = iter_num - start_iter
     step_s = steady_time / max(steady_steps, 1)
-    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    peak_mb = torch.cuda.max_memory_allocated() / 2 ** 20 if device_type == 'cuda' else \
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # CPU: peak resident memory of this process
-    summary = {f"val_{k}": f"{v:.4f}" for k, v in val.items()}
-    summary.update(probe_acc=f"{probe_acc:.4f} (n={len(probe['target'])}, chance 0.25, readout {readout})" if probe else 'n/a',
-                   training_seconds=f"{train_time:.1f}", total_seconds=f"{time.time() - t_start:.1f}",
-                   ms_per_step=f"{1000 * step_s:.1f}", images_per_sec=f"{images_per_step / step_s:.1f}" if steps else 'n/a',
-                   tokens_per_sec=f"{tokens_seen / steps / step_s:.1f}" if steps else 'n/a',
-                   mfu_percent=f"{100 * flops_per_step / step_s / (peak_flops * world_size):.2f}" if peak_flops and steps else 'n/a',
-                   peak_mem_mb=f"{peak_mb:.0f}", num_steps=iter_num, images_seen=iter_num * images_per_step,
-                   tokens_seen=int(tokens_seen), num_params_M=" ".join(f"{k}={v / 1e6:.3f}" for k, v in raw_model.num_params().items()),
-                   device=f"{device} x{world_size} ({torch.get_num_threads()} threads)" if device_type == 'cpu' else
-                   f"{gpu} x{world_size}", dtype=dtype, commit=commit or 'unknown')
-    print("---\n" + "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    git = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
+    commit = git.stdout.strip()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # CPU: peak resident memory
+    where = f"{device} x{world_size} ({torch.get_num_threads()} threads)"
+    if device_type == 'cuda':
+        peak_mb, where = torch.cuda.max_memory_allocated() / 2 ** 20, f"{gpu} x{world_size}"
+    out = {f"val_{k}": f"{v:.4f}" for k, v in val.items()}
+    out['probe_acc'] = 'n/a'
+    if probe:
+        out['probe_acc'] = f"{probe_acc:.4f} (n={len(probe['target'])}, chance 0.25, readout {readout})"
+    out.update(training_seconds=f"{train_time:.1f}", total_seconds=f"{time.time() - t_start:.1f}",
+               ms_per_step=f"{1000 * step_s:.1f}", images_per_sec='n/a', tokens_per_sec='n/a',
+               mfu_percent='n/a')
+    if steps:
+        out['images_per_sec'] = f"{images_per_step / step_s:.1f}"
+        out['tokens_per_sec'] = f"{tokens_seen / steps / step_s:.1f}"
+    if steps and peak:
+        out['mfu_percent'] = f"{100 * flops_per_step / step_s / (peak * world_size):.2f}"
+    params = " ".join(f"{k}={v / 1e6:.3f}" for k, v in raw_model.num_params().items())
+    out.update(peak_mem_mb=f"{peak_mb:.0f}", num_steps=iter_num, images_seen=iter_num * images_per_step,
+               tokens_seen=int(tokens_seen), num_params_M=params, device=where, dtype=dtype,
+               commit=commit or 'unknown')
+    return out
+
+if master and not eval_only:
+    print("---\n" + "\n".join(f"{k}: {v}" for k, v in summary().items()))
 if ddp:  # a cheap check that DDP kept every rank's weights in step
     sums = torch.stack([p.detach().double().sum() for p in raw_model.parameters()])
     gathered = [torch.zeros_like(sums) for _ in range(world_size)]
     torch.distributed.all_gather(gathered, sums)
     if master:
-        print(f"ddp: parameters {'identical' if all(torch.equal(gathered[0], g) for g in gathered) else 'DIFFER'} "
-              f"on all {world_size} ranks")
-    del model  # gloo aborts a rank whose peer tears down while DDP's reducer holds the group: release, meet, destroy
+        same = all(torch.equal(gathered[0], g) for g in gathered)
+        print(f"ddp: parameters {'identical' if same else 'DIFFER'} on all {world_size} ranks")
+    # gloo aborts a rank whose peer tears down while DDP's reducer holds the group: release, meet, destroy
+    del model
     torch.distributed.barrier()
     destroy_process_group()

@@ -40,7 +40,7 @@ def test_forward_backward_shapes():
     assert pooled.shape == (4, 32) and patches.shape == (4, 16, 32)
     assert model.image_prefix(patches).shape == (4, 4, 32)
     assert model.similarity(batch['images'], batch['text'], batch['text_len']).shape == (4, 4)
-    assert model.text_nll(batch['images'][:2], batch['text'], batch['text_len']).shape == (2, 4)
+    assert model.text_nll(batch['images'], batch['text'], batch['text_len']).shape == (4,)
     s = model.surprise(batch['clips'])
     assert s.shape == (3, 3) and s[:, 0].isnan().all() and s[:, 1:].isfinite().all()
     assert len(model.generate(batch['images'], 5, EOT)) == 4
@@ -79,15 +79,21 @@ def test_overfit_one_batch():
         opt.step()
     assert all(v.item() < 0.1 for v in losses.values()), losses
 
+def all_pairs_nll(model, images, text, text_len):
+    """The NLL of every text given every image (Bi, Bt), asked as pairs, as evaluate.Engine asks."""
+    i, j = torch.cartesian_prod(torch.arange(len(images)), torch.arange(len(text))).unbind(1)
+    return model.text_nll(images[i], text[j], text_len[j]).view(len(images), len(text))
+
 def test_readouts_agree_with_direct_computation():
     model = tiny().eval()
     b = make_batch(B=3)
-    nll = model.text_nll(b['images'], b['text'], b['text_len'])
+    nll = all_pairs_nll(model, b['images'], b['text'], b['text_len'])
     sim = model.similarity(b['images'], b['text'], b['text_len'])
     with torch.no_grad():
         for i in range(3):
             for j in range(3):  # a pair's caption loss is its mean NLL per token, eot included
-                direct = model.caption_loss(model.encode_image(b['images'][i:i + 1])[1], b['text'][j:j + 1], b['text_len'][j:j + 1])
+                patches = model.encode_image(b['images'][i:i + 1])[1]
+                direct = model.caption_loss(patches, b['text'][j:j + 1], b['text_len'][j:j + 1])
                 assert torch.allclose(nll[i, j], direct, atol=1e-5)
                 logits = model.text_logits(model.encode_image(b['images'][i:i + 1])[1], b['text'][j:j + 1])[0]
                 n = b['text_len'][j]
@@ -98,25 +104,25 @@ def test_readouts_agree_with_direct_computation():
         text = model.contrastive.text(h)
         direct = (image / image.norm(dim=-1, keepdim=True)) @ (text / text.norm(dim=-1, keepdim=True)).T
     assert torch.allclose(sim, direct, atol=1e-5)
-    aligned = model.text_nll_aligned(b['images'], b['text'], b['text_len'])
+    aligned = model.text_nll(b['images'], b['text'], b['text_len'])
     assert torch.allclose(aligned, nll.diagonal(), atol=1e-5)
 
 def test_batched_readouts_equal_one_by_one():
     model = tiny().eval()
     b = make_batch(B=5, clips=3)
-    nll = model.text_nll(b['images'], b['text'], b['text_len'], chunk=7)
+    nll = all_pairs_nll(model, b['images'], b['text'], b['text_len'])
     sim = model.similarity(b['images'], b['text'], b['text_len'])
     for i in range(5):
         for j in range(5):
             args = (b['images'][i:i + 1], b['text'][j:j + 1], b['text_len'][j:j + 1])
-            assert torch.allclose(nll[i, j], model.text_nll(*args)[0, 0], atol=1e-5)
+            assert torch.allclose(nll[i, j], model.text_nll(*args)[0], atol=1e-5)
             assert torch.allclose(sim[i, j], model.similarity(*args)[0, 0], atol=1e-5)
     surprise = model.surprise(b['clips'])
     for k in range(3):
         assert torch.allclose(surprise[k], model.surprise(b['clips'][k:k + 1])[0], atol=1e-5, equal_nan=True)
     generated = model.generate(b['images'], 6, EOT)
     assert generated == [model.generate(b['images'][i:i + 1], 6, EOT)[0] for i in range(5)]
-    blind = model.text_nll_aligned(None, b['text'], b['text_len'])  # image-blind control
+    blind = model.text_nll(None, b['text'], b['text_len'])  # image-blind control
     assert blind.shape == (5,) and blind.isfinite().all()
 
 def test_surprise_reads_long_clips_with_a_window():

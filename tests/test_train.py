@@ -57,7 +57,7 @@ def test_trains_logs_and_saves(tiny_dataset, tmp_path):
                 'images_per_sec', 'tokens_per_sec', 'mfu_percent', 'num_steps', 'num_params_M', 'device'):
         assert key in summary
     assert summary['num_steps'] == '4' and summary['mfu_percent'] == 'n/a'
-    assert re.fullmatch(r"[01]\.\d{4} \(n=\d+, chance 0.25, readout sim\)", summary['probe_acc']), summary['probe_acc']
+    assert re.fullmatch(r"[01]\.\d{4} \(n=\d+, chance 0.25, readout similarity\)", summary['probe_acc']), summary['probe_acc']
     ckpt = load(tmp_path / 'ckpt.pt')  # weights_only: tensors and plain Python only
     assert ckpt['iter_num'] == 4 and ckpt['config']['order'] == 'age' and ckpt['model_args']['n_embd'] == 32
     assert {'model', 'optimizer', 'scaler', 'rng', 'data', 'best_val_loss'} <= ckpt.keys()

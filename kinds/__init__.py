@@ -1,0 +1,86 @@
+"""
+Benchmark kinds: each module here is one kind of benchmark, with everything that belongs to it. evaluate.py
+dispatches over the plain dict KINDS below; adding a kind is one module and one line there.
+
+A kind module has:
+    FILES                        {'<folder>/<file name>' pattern: (task key, loader)}: the files it reads, where
+                                 the folder may be '*' and the key may say '{folder}' (or be a function of the
+                                 folder and the file name)
+    loader(path)                 {kind, items, ...} from a file in its published format, or None when the file
+                                 holds another kind's task (a DevBench manifest is a choice or a Winoground task
+                                 by its columns); a malformed file raises formats.BenchError naming the record
+    images(item)                 the picture keys an item looks at
+    answer(engine, task, mode)   {item id: scores} from the model's readouts (evaluate.Engine), batched
+    readout(task, how)           the name of the readout it makes, given the checkpoint's ('similarity', 'nll')
+    score(task, answers, reps, seed)
+                                 {n, score, metric, chance, interval, metrics}, from the model's answers or from
+                                 a scores file's ({'answer': text} where a line holds generated text)
+    CONTROLS                     the blind controls that apply ('text_blind', 'image_blind')
+"""
+import fnmatch
+import os
+
+from kinds import caption, choice, count, grammatical, lexical, memory, probe, vdr, voe, winoground
+from kinds.formats import BenchError
+
+KINDS = {'choice': choice, 'count': count, 'vdr': vdr, 'memory': memory, 'winoground': winoground,
+         'grammatical': grammatical, 'lexical': lexical, 'voe': voe, 'caption': caption, 'probe': probe}
+
+def task_key(key, folder, name):
+    if callable(key):
+        return key(folder, name)
+    return key.format(folder=folder)
+
+def claims(folder, name):
+    """(task key, [loaders]) of the kinds whose FILES name this file, or None."""
+    key, loaders = None, []
+    for kind in KINDS.values():
+        for pattern, (k, loader) in kind.FILES.items():
+            if fnmatch.fnmatchcase(f"{folder}/{name}", pattern):
+                key = key or task_key(k, folder, name)
+                loaders.append(loader)
+    return (key, loaders) if loaders else None
+
+def discover(root):
+    """({task key: (path, loaders)} for every benchmark file under root, in path order; {key: problem}).
+    A key found in several folders goes plainly to the shallowest, and as key@folder to the others; when the
+    shallowest are two at one depth, each gets key@folder and the clash is a problem that names them."""
+    hits = []
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            claim = claims(os.path.basename(folder), name)
+            if claim:
+                hits.append((claim[0], os.path.join(folder, name), claim[1]))
+    depth = {}
+    for key, path, _ in hits:
+        depth.setdefault(key, []).append(path.count(os.sep))
+    found, problems = {}, {}
+    for key, path, loaders in hits:
+        shallowest = min(depth[key])
+        plain = path.count(os.sep) == shallowest and depth[key].count(shallowest) == 1
+        if not plain:
+            found[f"{key}@{os.path.relpath(os.path.dirname(path), root)}"] = (path, loaders)
+        else:
+            found[key] = (path, loaders)
+        if depth[key].count(shallowest) > 1 and path.count(os.sep) == shallowest:
+            folders = [os.path.relpath(os.path.dirname(p), root) for k, p, _ in hits
+                       if k == key and p.count(os.sep) == shallowest]
+            problems[key] = (f"{key} is in {' and '.join(folders)}, at one depth under {root}: each is scored as "
+                             f"{key}@<folder>; pass --bench_dir=<one of them> for the plain key")
+    return found, problems
+
+def load_task(key, path, loaders):
+    """The task of a found file ({kind, items, file, key}), or None if no kind scores it (DevBench's RSA)."""
+    for loader in loaders:
+        task = loader(path)
+        if task is not None:
+            return dict(task, file=path, key=key)
+    return None
+
+def check_images(task):
+    """Every picture a task points at exists, else an error that names the file, the record and the picture."""
+    kind = KINDS[task['kind']]
+    for it in task['items']:
+        for path, _ in kind.images(it):
+            if not os.path.isfile(path):
+                raise BenchError(f"{task['file']}: record {it['id']}: image {path} is missing")

@@ -1,0 +1,47 @@
+"""
+Machine-DevBench's grammatical tasks (EgoBabyVLM): two pictures and two captions that differ in one construction
+(order, prepositions, negation, counting, comparatives, subject-verb, subject-adjective). Right if the matched
+pairs together fit better than the crossed ones: s(i0, t0) + s(i1, t1) > s(i0, t1) + s(i1, t0), strictly.
+Score: accuracy (chance 0.5) with a Wilson interval; scoring.mdb_summary averages the tasks.
+"""
+import os
+
+import numpy as np
+
+from kinds.formats import image_key, mdb_items, read_mdb, require_answers
+from kinds.readouts import answer_pairs
+from scoring import mean_and_interval
+
+CONTROLS = ('text_blind', 'image_blind')
+
+def mdb_key(folder, name):
+    """manifest_grammatical_negation_cartoon.json -> md_negation_cartoon (and the lexical ones alike)."""
+    return 'md_' + name[len('manifest_'):-len('.json')].replace('grammatical_', '')
+
+def load(path):
+    items, lexical = read_mdb(path)
+    if lexical:
+        return None  # lexical.load's
+    folder = os.path.dirname(path)
+    fields = ('caption_a', 'caption_b', 'image_0', 'image_1')
+    items = [dict(id=str(i), images=[image_key(f"{folder}/{it['image_0']}"), image_key(f"{folder}/{it['image_1']}")],
+                  texts=[it['caption_a'], it['caption_b']]) for i, it in enumerate(mdb_items(path, items, fields))]
+    return dict(kind='grammatical', items=items)
+
+FILES = {'*/manifest_*.json': (mdb_key, load)}
+
+def images(item):
+    return list(item['images'])
+
+def answer(engine, task, mode):
+    return answer_pairs(engine, task, mode)
+
+def readout(task, how):
+    return how
+
+def score(task, answers, reps=1000, seed=0):
+    items = task['items']
+    require_answers(task, answers, [it['id'] for it in items])
+    s = np.array([answers[it['id']] for it in items], float)
+    return dict(n=len(items), metric='acc', chance=0.5, metrics={},
+                **mean_and_interval(s[:, 0] + s[:, 3] > s[:, 1] + s[:, 2]))
