@@ -25,9 +25,10 @@ DEVBENCH = {'lex-lwl': ['text1', 'image1', 'image2'],
             'gram-winoground': ['image1', 'image2', 'text1', 'text2']}
 # each DevCV task: (sample file, record, the sample's own noun) to make a prompt template of
 DEVCV = {'picture_vocabulary': ('saycam', 0, 'street'), 'localize': ('saycam', 0, 'drain'),
-         'leftright': ('ego4d', 0, None), 'spatialdetails': ('saycam', 0, None), 'vdr-binary': ('saycam', 0, 'fridge'),
-         'vdr-open': ('saycam', 0, 'fridge'), 'compare_synthetic': ('saycam', 0, 'refrigerators'),
-         'compare_real': ('saycam', 0, 'shoes'), 'count': ('saycam', 0, 'cabinets'), 'memory': ('saycam', 0, None)}
+         'leftright': ('ego4d', 0, None), 'spatialdetails': ('saycam', 0, None),
+         'vdr-binary': ('saycam', 0, 'fridge'), 'vdr-open': ('saycam', 0, 'fridge'),
+         'compare_synthetic': ('saycam', 0, 'refrigerators'), 'compare_real': ('saycam', 0, 'shoes'),
+         'count': ('saycam', 0, 'cabinets'), 'memory': ('saycam', 0, None)}
 SUBITIZE_AS = 'count'  # subitize uses the count prompt
 EXITS = {'top', 'bottom', 'left', 'right', 'top right', 'top left', 'bottom right', 'bottom left'}
 
@@ -78,9 +79,11 @@ def test_deterministic_and_resumable(bench, tiny_raw, tmp_path, capsys):
 
 def test_index_lists_every_suite(bench, tiny_raw):
     index, held = load(bench / 'INDEX.json'), load(tiny_raw / 'heldout.json')
-    assert (index['seed'], index['size']) == (1, 'tiny') and index['heldout'] == {k: held[k] for k in index['heldout']}
+    assert (index['seed'], index['size']) == (1, 'tiny')
+    assert index['heldout'] == {k: held[k] for k in index['heldout']}
     assert index['frequency_source'] == f'4 all transcripts in {tiny_raw}'
-    folders = {re.sub(r'/(Lexical|Grammatical)/.*', '', t['file'].rsplit('/', 1)[0]) for t in index['tasks'].values()}
+    folders = {re.sub(r'/(Lexical|Grammatical)/.*', '', t['file'].rsplit('/', 1)[0])
+               for t in index['tasks'].values()}
     assert folders == set(benchmarks.SUITES)
     for key, t in index['tasks'].items():
         assert (bench / t['file']).is_file() and t['n'] > 0, key
@@ -96,7 +99,8 @@ def test_v1_csvs_in_the_published_format(bench):
             assert rows(SAMPLES / 'v1' / f'{name}.csv')[0] == header
         for r in table[1:]:
             d = dict(zip(header, r))
-            folder = {'positive': 'positive_images', 'negative': 'negative_images'}.get(d.get('image_tag'), 'images')
+            tagged = {'positive': 'positive_images', 'negative': 'negative_images'}
+            folder = tagged.get(d.get('image_tag'), 'images')
             assert (bench / 'v1' / name / folder / d['image']).is_file(), r
     ls = [dict(zip(V1['labeled_s'], r)) for r in rows(bench / 'v1' / 'labeled_s' / 'labeled_s.csv')[1:]]
     trials = [ls[i:i + 4] for i in range(0, len(ls), 4)]
@@ -106,10 +110,13 @@ def test_v1_csvs_in_the_published_format(bench):
         assert t[0]['real_category'] == t[0]['target_category'] and len({r['real_category'] for r in t}) == 4
         assert t[0]['image'].startswith(t[0]['target_category'] + '/')
         assert all(re.fullmatch(r'\w+/img_\d+\.jpeg', r['image']) for r in t)
-        assert all(t[0]['target_category'] not in benchmarks.S.depicts(shown['images/' + r['image']]) for r in t[1:])
+        target = t[0]['target_category']
+        assert all(target not in benchmarks.S.depicts(shown['images/' + r['image']]) for r in t[1:])
     as_target = Counter(t[0]['real_category'] for t in trials)
     as_foil = Counter(r['real_category'] for t in trials for r in t[1:])
-    assert set(as_target.values()) == {1} and set(as_foil.values()) == {3}  # balanced: no picture prior wins
+    # balanced: no picture prior wins
+    assert set(as_target.values()) == {1}
+    assert set(as_foil.values()) == {3}
     vt = rows(bench / 'v1' / 'vtwt' / 'vtwt.csv')[1:]
     assert Counter(r[1] for r in vt) == Counter(r[2] for r in vt)  # each phrase once positive, once negative
     wino = rows(bench / 'v1' / 'baby_winoground' / 'baby_winoground.csv')[1:]
@@ -125,9 +132,10 @@ def test_winoground_pictures_fit_their_phrases(bench):
     for pos, neg in zip(table[::2], table[1::2]):
         words = pos[1].split()
         if len(words) == 2 and words[0] in world.COLORS:  # a colour swap: "red ball" is in one picture only
-            has = [any((o['color'], o['category']) == tuple(ws) for o in shown[f'{d}/{r[3]}']['objects'])
-                   for r, d in ((pos, 'positive_images'), (neg, 'negative_images')) for ws in (pos[1].split(),
-                                                                                               pos[2].split())]
+            pictures = [shown[f'positive_images/{pos[3]}'], shown[f'negative_images/{neg[3]}']]
+            phrases = (pos[1].split(), pos[2].split())
+            has = [any((o['color'], o['category']) == tuple(ws) for o in s['objects'])
+                   for s in pictures for ws in phrases]
             assert has == [True, False, False, True], pos
 
 
@@ -146,7 +154,8 @@ def test_devcv_records_in_the_toolbox_format(bench, task):
     recs = load(bench / 'devcv' / task / 'data.json')
     assert recs and len({r['id'] for r in recs}) == len(recs)
     for r in recs:
-        assert {'id', 'image', 'conversations'} <= set(r) <= {'id', 'image', 'conversations', 'bb', 'notes', 'labels'}
+        allowed = {'id', 'image', 'conversations', 'bb', 'notes', 'labels'}
+        assert {'id', 'image', 'conversations'} <= set(r) <= allowed
         human = [c['value'] for c in r['conversations'][::2]]
         gold = [c['value'] for c in r['conversations'][1::2]]
         assert [c['from'] for c in r['conversations']] == ['human', 'gpt'] * len(human)
@@ -155,9 +164,13 @@ def test_devcv_records_in_the_toolbox_format(bench, task):
         for h, g in zip(human, gold):
             if SAMPLES.exists() and task != 'memory':
                 assert re.fullmatch(prompt_template(SUBITIZE_AS if task == 'subitize' else task), h), h
-            letters = 'ABCD'[:max(h.count('('), 1)]  # as many as the prompt offers
-            assert (g in EXITS if task.startswith('vdr') else g.isdigit() if task in ('count', 'subitize') else
-                    g in letters), (h, g)
+            if task.startswith('vdr'):
+                assert g in EXITS, (h, g)
+            elif task in ('count', 'subitize'):
+                assert g.isdigit(), (h, g)
+            else:
+                letters = 'ABCD'[:max(h.count('('), 1)]  # as many as the prompt offers
+                assert g in letters, (h, g)
     if task == 'memory':
         for r in recs:
             assert len(r['image']) == 29 and len(r['conversations']) == 30 and len(r['labels']) == 15
@@ -178,11 +191,13 @@ def test_devcv_records_in_the_toolbox_format(bench, task):
             s = shown[r['image'][0]]
             word = re.search(r'Point at the (\w+)\.', r['conversations'][0]['value']).group(1)
             (o,) = [o for o in s['objects'] if o['category'] == word]
-            assert [round(v, 1) for v in world.object_box(o, s['camera'])] == [x, y, round(x + w, 1), round(y + h, 1)]
+            box = [round(v, 1) for v in world.object_box(o, s['camera'])]
+            assert box == [x, y, round(x + w, 1), round(y + h, 1)]
 
 
 def asked(rec):
-    m = re.search(r'How many (\w+) do|has more (\w+)\?|does the (\w+) leave', rec['conversations'][0]['value'])
+    prompt = rec['conversations'][0]['value']
+    m = re.search(r'How many (\w+) do|has more (\w+)\?|does the (\w+) leave', prompt)
     word = next(g for g in m.groups() if g)
     return next(c for c in world.CATEGORIES if benchmarks.speech.plural(c) == word or c == word)
 
@@ -231,14 +246,18 @@ def test_voe_impossible_clips_break_permanence(bench):
         assert all((bench / 'voe' / p).is_file() for p in pos + imp)
     first, second = [r for r in recs if r['concept'] == 'permanence']
     # a frame shared by clips is stored with the scene of the clip that wrote it: compare what is visible
-    seen = [max([v for k, v in world.visibility(shown[clip[-1]]).items() if k.startswith(first['object'])] or [0])
-            for clip in (first['possible'], first['impossible'], second['possible'], second['impossible'])]
-    assert [v > 0.9 for v in seen] == [True, False, False, True]  # it stayed behind; or came out of nowhere
+    def seen(clip):  # how much of the thing the clip's last frame shows
+        visible = world.visibility(shown[clip[-1]])
+        return max([v for k, v in visible.items() if k.startswith(first['object'])] or [0])
+    clips = (first['possible'], first['impossible'], second['possible'], second['impossible'])
+    # it stayed behind; or came out of nowhere
+    assert [seen(clip) > 0.9 for clip in clips] == [True, False, False, True]
+
+    def colors(r, frame):  # the colours of record r's thing in a frame
+        return [o['color'] for o in shown[frame]['objects'] if o['category'] == r['object']]
     for r in (r for r in recs if r['concept'] == 'color'):
-        before, after = ([o['color'] for o in shown[c[k]]['objects'] if o['category'] == r['object']] for c, k in
-                         ((r['impossible'], 0), (r['impossible'], -1)))
-        assert before != after and before == [o['color'] for o in shown[r['possible'][-1]]['objects']
-                                               if o['category'] == r['object']]
+        before, after = colors(r, r['impossible'][0]), colors(r, r['impossible'][-1])
+        assert before != after and before == colors(r, r['possible'][-1])
 
 
 def test_machine_devbench_manifests(bench, tiny_raw):
@@ -266,10 +285,12 @@ def test_machine_devbench_manifests(bench, tiny_raw):
             assert set(it) == keys
             assert all((path.parent / it[k]).is_file() for k in it if k.startswith('image'))
             if kind == 'lexical':
-                n = words[it['word']] + (words[benchmarks.speech.plural(it['word'])] if 'category' in it else 0)
-                assert it['frequency_count'] == n and it['frequency_bin'] == benchmarks.freq(dict(counts=words),
-                                                                                             it['word'])[1]
-    for kind in ('Nouns', 'Adjectives'):  # every pair of pictures asked both ways: a picture bias scores exactly 50%
+                # a noun (an item with a category) counts with its plural
+                plural = words[benchmarks.speech.plural(it['word'])] if 'category' in it else 0
+                assert it['frequency_count'] == words[it['word']] + plural
+                assert it['frequency_bin'] == benchmarks.freq(dict(counts=words), it['word'])[1]
+    # every pair of pictures asked both ways: a picture bias scores exactly 50%
+    for kind in ('Nouns', 'Adjectives'):
         items = load(root / 'Lexical' / kind / f'manifest_{kind.lower()}_cartoon.json')['items']
         pairs = Counter((it['image_positive'], it['image_negative']) for it in items)
         assert pairs == Counter({(b, a): n for (a, b), n in pairs.items()})
@@ -278,7 +299,8 @@ def test_machine_devbench_manifests(bench, tiny_raw):
 def test_devbench_manifests(bench):
     for task, header in DEVBENCH.items():
         raw = (bench / 'devbench' / task / 'manifest.csv').read_bytes()
-        assert raw.count(b'\r\n') == raw.count(b'\n') and raw.startswith(b'\xef\xbb\xbf') == (task == 'gram-winoground')
+        assert raw.count(b'\r\n') == raw.count(b'\n')
+        assert raw.startswith(b'\xef\xbb\xbf') == (task == 'gram-winoground')
         table = rows(bench / 'devbench' / task / 'manifest.csv', encoding='utf-8-sig')
         assert table[0] == header
         if SAMPLES.exists():
@@ -288,8 +310,9 @@ def test_devbench_manifests(bench):
             d = dict(zip(header, r))
             assert all((bench / 'devbench' / task / d[k]).is_file() for k in d if k.startswith('image'))
             if task.startswith('lex'):  # image1, the target, shows the word; the others do not
-                assert [d['text1'] in benchmarks.S.depicts(shown[d[k]]) for k in header if k.startswith('image')] == [
-                    True] + [False] * (len(header) - 2)
+                pictures = [shown[d[k]] for k in header if k.startswith('image')]
+                shows = [d['text1'] in benchmarks.S.depicts(s) for s in pictures]
+                assert shows == [True] + [False] * (len(header) - 2)
 
 
 def test_heldout_combinations_only_where_intended(bench, tiny_raw):
@@ -319,4 +342,5 @@ def test_own_formats_parse(bench):
     pr = load(bench / 'probes' / 'data.json')
     assert pr['labels'] == list(benchmarks.LABELED_S)
     split = Counter((it['label'], it['split']) for it in pr['items'])
-    assert set(split.values()) == {1, 2} and all((bench / 'probes' / it['image']).is_file() for it in pr['items'])
+    assert set(split.values()) == {1, 2}
+    assert all((bench / 'probes' / it['image']).is_file() for it in pr['items'])

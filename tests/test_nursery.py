@@ -19,7 +19,8 @@ import world  # noqa: E402
 
 @pytest.fixture(scope='module')
 def tiny(tiny_raw):
-    """The tiny nursery (make.py --size=tiny --seed=1 in a subprocess), rendered once per test run by conftest."""
+    """The tiny nursery (make.py --size=tiny --seed=1 in a subprocess), rendered once per test run by
+    conftest."""
     return tiny_raw
 
 
@@ -42,7 +43,7 @@ def test_layout_and_recordings_csv(tiny):
     rows = recordings(tiny)
     assert list(rows[0]) == ['recording', 'child', 'date', 'age_days']
     assert sorted(p.stem for p in tiny.rglob('*.mp4')) == sorted(r['recording'] for r in rows)
-    assert not list(tiny.rglob('*.tmp'))
+    assert not list(tiny.rglob('.*.tmp*'))  # no temporary file (atomic.atomic_path's .<name>.tmp<pid>)
     ages = [int(r['age_days']) for r in rows]
     assert all(183 <= a <= 975 for a in ages) and ages == sorted(ages)
     assert {sidecar(tiny, r['recording']).suffix for r in rows} == {'.srt', '.vtt', '.csv'}
@@ -74,6 +75,12 @@ def test_media_decodes(tiny):
         assert speaking.any() and np.median(rms[speaking]) > 3 * np.median(rms[~speaking])
 
 
+def seconds(stamp):
+    """Seconds of an SRT (h:mm:ss,mmm) or WebVTT (h:mm:ss.mmm) time."""
+    fields = reversed(stamp.strip().replace(',', '.').split(':'))
+    return sum(float(x) * 60 ** i for i, x in enumerate(fields))
+
+
 def parse_sidecar(path):
     """(start, end or None, text, speaker) rows, by a few lines of format knowledge per format."""
     text = path.read_text(encoding='utf-8')
@@ -84,16 +91,18 @@ def parse_sidecar(path):
             if lines[0] == 'WEBVTT':
                 continue
             stamp = next(line for line in lines if '-->' in line)
-            a, b = (sum(float(x) * 60 ** i for i, x in enumerate(reversed(s.strip().replace(',', '.').split(':'))))
-                    for s in stamp.split('-->'))
+            a, b = (seconds(s) for s in stamp.split('-->'))
             body = lines[-1]
-            m = re.fullmatch(r'<v ([^>]+)>(.*)', body) if path.suffix == '.vtt' else re.fullmatch(r'(\w+): (.*)', body)
+            if path.suffix == '.vtt':
+                m = re.fullmatch(r'<v ([^>]+)>(.*)', body)
+            else:
+                m = re.fullmatch(r'(\w+): (.*)', body)
             rows.append((a, b, m[2], m[1]))
         return rows
     rows = list(csv.DictReader(text.splitlines()))
     if 'Time' in rows[0]:  # SAYCam: m:ss start times only
-        return [(int(r['Time'].split(':')[0]) * 60 + int(r['Time'].split(':')[1]), None, r['Utterance'], r['Speaker'])
-                for r in rows]
+        starts = [int(r['Time'].split(':')[0]) * 60 + int(r['Time'].split(':')[1]) for r in rows]
+        return [(s, None, r['Utterance'], r['Speaker']) for s, r in zip(starts, rows)]
     return [(float(r['start']), float(r['end']), r['text'], r['speaker']) for r in rows]
 
 
@@ -113,22 +122,25 @@ def test_transcripts_match_truth(tiny):
 
 
 def test_deterministic_and_resumable(tiny, tmp_path, capsys):
-    make.main(['--size=tiny', f'--out={tmp_path}', '--seed=1', '--workers=1'])  # in-process, one worker this time
+    # in-process, one worker this time
+    make.main(['--size=tiny', f'--out={tmp_path}', '--seed=1', '--workers=1'])
     out = capsys.readouterr().out
     assert 'recordings: 4 (0 were already complete)' in out and 'naming_in_view:' in out and 'frames/s' in out
     for r in recordings(tiny):
         rid = r['recording']
-        assert (tmp_path / 'truth' / f'{rid}.json').read_bytes() == (tiny / 'truth' / f'{rid}.json').read_bytes()
+        new, old = tmp_path / 'truth' / f'{rid}.json', tiny / 'truth' / f'{rid}.json'
+        assert new.read_bytes() == old.read_bytes()
         assert sidecar(tmp_path, rid).read_bytes() == sidecar(tiny, rid).read_bytes()
     assert (tmp_path / 'heldout.json').read_bytes() == (tiny / 'heldout.json').read_bytes()
     # a killed run: one recording lost its truth file (written last) and left a temporary file behind
     rid = recordings(tiny)[1]['recording']
     (tmp_path / 'truth' / f'{rid}.json').unlink()
-    (tmp_path / 'truth' / f'.{rid}.json.tmp').write_text('{"half": ')
+    (tmp_path / 'truth' / f'.{rid}.json.tmp99999').write_text('{"half": ')
     kept = {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*.mp4') if rid not in p.name}
     capsys.readouterr()
     make.main(['--size=tiny', f'--out={tmp_path}', '--seed=1', '--workers=1'])
     assert 'recordings: 4 (3 were already complete)' in capsys.readouterr().out
+    assert not list(tmp_path.rglob('.*.tmp*'))  # what the killed run left is cleared
     assert all(p.stat().st_mtime_ns == m for p, m in kept.items())
     assert (tmp_path / 'truth' / f'{rid}.json').read_bytes() == (tiny / 'truth' / f'{rid}.json').read_bytes()
     with pytest.raises(SystemExit):  # a different world into the same folder is refused
@@ -145,8 +157,9 @@ def test_heldout_never_shown_or_said(tiny):
         scenes = [u['scene'] for u in t['utterances']] + [s['scene'] for s in t['seconds']]
         assert not {(o['color'], o['category']) for s in scenes for o in s['objects']} & colors
         assert not {(e['type'], e['category']) for e in t['events']} & verbs
-        assert not {(e['figure'], e['relation'], e['landmark']) for e in t['events'] if e['type'] == 'relation'} \
-            & {tuple(x) for x in held['relation']}
+        relations = {(e['figure'], e['relation'], e['landmark'])
+                     for e in t['events'] if e['type'] == 'relation'}
+        assert not relations & {tuple(x) for x in held['relation']}
         for u in t['utterances']:
             text = ' '.join(speech.words(u['text']))
             for c, k in colors:
@@ -164,8 +177,8 @@ def test_truth_refs_and_events(tiny):
         ws = speech.words(u['text'])
         for ref in u['refs']:
             assert ws[ref['i']] == ref['word']
-            if ref['role'] == 'object' and ref['in_view']:
-                assert any(u['visible'].get(i, 0) > 0 for i in ref.get('ids') or [ref['id']]) or ref['id'] is None
+            if ref['role'] == 'object' and ref['in_view'] and ref['id'] is not None:
+                assert any(u['visible'].get(i, 0) > 0 for i in ref.get('ids') or [ref['id']])
     events = [e for r in recordings(tiny) for e in truth(tiny, r['recording'])['events']]
     assert {'enter', 'leave'} <= {e['type'] for e in events}
 

@@ -17,6 +17,7 @@ temporary name and renamed, so a killed run leaves no half file.
 """
 import argparse
 import datetime
+import glob
 import json
 import multiprocessing
 import os
@@ -26,9 +27,12 @@ from collections import Counter
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import speech  # noqa: E402  (the modules next to this script)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # the modules next to this script
+sys.path.insert(1, os.path.dirname(os.path.dirname(HERE)))  # the repository root, for atomic.py
+import speech  # noqa: E402
 import world  # noqa: E402
+from atomic import atomic_path, atomic_write  # noqa: E402
 
 FPS = 10
 SIZES = {  # children, recordings, seconds per recording (uniform range)
@@ -38,14 +42,8 @@ SIZES = {  # children, recordings, seconds per recording (uniform range)
 }
 AGE_DAYS = (183, 975)  # 6 to 32 months, the span of SAYCam
 FORMATS = ('srt', 'vtt', 'saycam', 'csv')  # transcript sidecars, rotated over the recordings
-TIME_KEYS = ('start', 'end', 'land', 'hidden_start', 'hidden_end')  # event times: frames here, seconds in truth
-
-
-def atomic_write(path, text):
-    tmp = os.path.join(os.path.dirname(path), '.' + os.path.basename(path) + '.tmp')
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
-        f.write(text)
-    os.replace(tmp, path)
+# event times: frames here, seconds in truth
+TIME_KEYS = ('start', 'end', 'land', 'hidden_start', 'hidden_end')
 
 
 def plan_recordings(size, seed):
@@ -61,9 +59,11 @@ def plan_recordings(size, seed):
         ages = np.clip(np.linspace(*AGE_DAYS, k) + rng.uniform(-10, 10, k), *AGE_DAYS).round().astype(int)
         for i, age in enumerate(ages):
             date = birth + datetime.timedelta(days=int(age))
-            rid = f'{child}_{date:%Y%m%d}_{int(rng.integers(7, 19)):02d}{int(rng.integers(0, 60)):02d}_{i:02d}'
-            out.append(dict(recording=rid, child=child, date=date.isoformat(), age_days=int(age), family=family,
-                            seconds=round(float(rng.uniform(*cfg['seconds'])), 1), seed=int(rng.integers(2 ** 31))))
+            hour, minute = int(rng.integers(7, 19)), int(rng.integers(0, 60))
+            rid = f'{child}_{date:%Y%m%d}_{hour:02d}{minute:02d}_{i:02d}'
+            seconds = round(float(rng.uniform(*cfg['seconds'])), 1)
+            out.append(dict(recording=rid, child=child, date=date.isoformat(), age_days=int(age),
+                            family=family, seconds=seconds, seed=int(rng.integers(2 ** 31))))
     for j, rec in enumerate(out):
         rec['format'] = FORMATS[j % len(FORMATS)]
     return out
@@ -74,11 +74,12 @@ def plan_recordings(size, seed):
 
 
 PLACES = {  # background: what is found there (a room's door and window are on its wall)
-    'room': ('ball', 'car', 'cat', 'dog', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'basket',
-             'computer', 'cup', 'bottle', 'crib', 'chair'),
-    'kitchen': ('apple', 'banana', 'cup', 'bottle', 'spoon', 'ball', 'cat', 'dog', 'block', 'book', 'duck', 'chair'),
-    'floor': ('ball', 'car', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'cup', 'spoon', 'apple',
-              'banana', 'bottle', 'basket'),
+    'room': ('ball', 'car', 'cat', 'dog', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe',
+             'basket', 'computer', 'cup', 'bottle', 'crib', 'chair'),
+    'kitchen': ('apple', 'banana', 'cup', 'bottle', 'spoon', 'ball', 'cat', 'dog', 'block', 'book', 'duck',
+                'chair'),
+    'floor': ('ball', 'car', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'cup',
+              'spoon', 'apple', 'banana', 'bottle', 'basket'),
     'stairs': ('ball', 'bear', 'shoe', 'cat', 'duck', 'block', 'book', 'car'),
     'sand': ('bucket', 'ball', 'shoe', 'duck', 'spoon', 'dog', 'car'),
     'road': ('car', 'dog', 'ball', 'shoe', 'cat', 'flower'),
@@ -89,7 +90,8 @@ INDOOR, OUTDOOR = ('room', 'kitchen', 'floor', 'stairs'), ('sand', 'road', 'grou
 # a few very frequent; Clerkin et al. 2017)
 RANK = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'toy', 'apple', 'bottle', 'shoe', 'block', 'bear',
         'banana', 'spoon', 'chair', 'puzzle', 'flower', 'computer', 'basket', 'paper', 'bucket', 'crib')
-FIRST_MONTH = {'puzzle': 15, 'computer': 12, 'paper': 10, 'basket': 9, 'bucket': 9}  # things of older children
+# things of older children: the month of age from which they turn up
+FIRST_MONTH = {'puzzle': 15, 'computer': 12, 'paper': 10, 'basket': 9, 'bucket': 9}
 
 
 def add(ep, ctx, cat, x, y, size=None, color=None, **kw):
@@ -132,7 +134,8 @@ def ep_play(ep, ctx):
     group = [add(ep, ctx, cats[0], 0, 0)]
     gap = width(group[0]) + rng.uniform(6, 16)
     k = min(k, max(1, int(230 // gap)))  # the whole group fits in the middle of the view, to be counted
-    group += [add(ep, ctx, cats[0], 0, 0, group[0]['size'], group[0]['color'] if same else None) for _ in range(k - 1)]
+    color = group[0]['color'] if same else None
+    group += [add(ep, ctx, cats[0], 0, 0, group[0]['size'], color) for _ in range(k - 1)]
     y, x0 = floor_y(ep, ctx, 0.3, 0.9), rng.uniform(120, 360)
     for i, o in enumerate(group):
         o['x'][:], o['y'][:] = x0 + (i - (k - 1) / 2) * gap, y + rng.uniform(-4, 4)
@@ -184,7 +187,8 @@ def ep_spatial(ep, ctx):
         fig['x'][:] += rng.choice([-1, 1]) * (width(lm) / 2 + width(fig) / 2 + rng.uniform(4, 14))
     ep['relations'].append([fig['id'], r, lm['id'], 0, ep['n']])
     for cat in pick(ctx, bg, 1, exclude=(f, m)):
-        add(ep, ctx, cat, np.clip(lm['x'][0] + rng.choice([-1, 1]) * rng.uniform(130, 190), 30, 450), floor_y(ep, ctx))
+        x = np.clip(lm['x'][0] + rng.choice([-1, 1]) * rng.uniform(130, 190), 30, 450)
+        add(ep, ctx, cat, x, floor_y(ep, ctx))
     return [(lm['id'], 2.0), (fig['id'], 3.0), (ep['objects'][-1]['id'], 1.0)]
 
 
@@ -193,9 +197,22 @@ def hands(ep, ctx, x_sway=0.0, clap=False):
     t = np.arange(ep['n']) / FPS
     for side, x in ((-1, 80.0), (1, 240.0)):
         h = add(ep, ctx, 'hand', x, 250, size='medium', screen=True, z=4, flip=side > 0)
-        move = 45 * (0.5 + 0.5 * np.sin(2 * np.pi * 1.5 * t)) if clap else x_sway * np.sin(2 * np.pi * 0.4 * t)
+        if clap:
+            move = 45 * (0.5 + 0.5 * np.sin(2 * np.pi * 1.5 * t))
+        else:
+            move = x_sway * np.sin(2 * np.pi * 0.4 * t)
         h['x'][:], h['y'][:] = x - side * move, 250 + 3 * np.sin(2 * np.pi * 0.7 * t + side)
     ep['hands'] = True
+
+
+def can_act_on(ctx, verb, cat, bg):
+    """Whether an action episode at background bg may show verb done to cat."""
+    held = ctx['heldout']
+    if [verb, cat] in held['verb_object'] or ctx['age'] < FIRST_MONTH.get(cat, 0):
+        return False
+    if verb == 'fall' and [cat, 'on', 'table'] in held['relation']:  # it stands on a table before it falls
+        return False
+    return verb in ('eat', 'drink', 'read', 'fall') or cat in PLACES[bg]
 
 
 def ep_action(ep, ctx):
@@ -207,13 +224,12 @@ def ep_action(ep, ctx):
     verb = str(rng.choice([v for v in verbs if v not in ('read', 'push') or ctx['age'] >= 10]))
     if verb == 'drive':
         return [(walker(ep, ctx)['id'], 3.0)]
-    objs = [o for o in speech.ACTIONS[verb] if [verb, o] not in ctx['heldout']['verb_object']
-            and ctx['age'] >= FIRST_MONTH.get(o, 0) and (verb in ('eat', 'drink', 'read', 'fall') or o in PLACES[bg])
-            and not (verb == 'fall' and [o, 'on', 'table'] in ctx['heldout']['relation'])]
+    objs = [o for o in speech.ACTIONS[verb] if can_act_on(ctx, verb, o, bg)]
     verb, cat = (verb, str(rng.choice(objs))) if objs else ('roll', 'ball')  # a ball rolls anywhere
     t0, d = int(rng.uniform(0.8, 2.0) * FPS), int(rng.choice([-1, 1]))
     ev = dict(type=verb, category=cat, start=t0, end=n - 1)
-    if verb in ('eat', 'drink', 'read'):  # held in both hands, close to the eyes, brought to the mouth (below)
+    # held in both hands, close to the eyes, brought to the mouth (below)
+    if verb in ('eat', 'drink', 'read'):
         hands(ep, ctx, x_sway=4)
         o = add(ep, ctx, cat, 160, 236, size=1.9 if verb == 'read' else 'big', screen=True, z=3.5)
         t = np.arange(n) / FPS
@@ -242,7 +258,9 @@ def ep_action(ep, ctx):
         o = add(ep, ctx, cat, lm['x'][0], top, size='medium', z=0.5)
         edge = lm['x'][0] + d * (width(lm) / 2 + width(o) / 2 + 4)
         slide, t, land = int(0.4 * FPS), np.arange(n) - t0, lm['y'][0] + 12
-        o['x'][:] = np.where(t < 0, o['x'][0], np.where(t < slide, o['x'][0] + (edge - o['x'][0]) * t / slide, edge))
+        x0 = o['x'][0]
+        sliding = x0 + (edge - x0) * t / slide
+        o['x'][:] = np.where(t < 0, x0, np.where(t < slide, sliding, edge))
         o['y'][:] = np.minimum(top + 0.5 * 900 * (np.clip(t - slide, 0, None) / FPS) ** 2, land)
         ev['land'] = ev['end'] = t0 + slide + int(np.sqrt(2 * (land - top) / 900) * FPS)
         ep['relations'].append([o['id'], 'on', lm['id'], 0, t0])  # on the table until it falls
@@ -285,9 +303,10 @@ def ep_occlusion(ep, ctx):
     for a, b in ((t0, t1), (t2, t2 + t1 - t0)) if back else ((t0, t1),):
         inside = np.nonzero(hidden[a:min(b, n)])[0]
         if len(inside) and b <= n:
-            ep['events'].append(dict(type='occlusion', object=o['id'], category=cat, color=o['color'], start=a, end=b,
-                                     hidden_start=a + int(inside[0]), hidden_end=a + int(inside[-1]),
-                                     direction='right' if x[min(b, n - 1)] > x[a] else 'left'))
+            direction = 'right' if x[min(b, n - 1)] > x[a] else 'left'
+            ep['events'].append(dict(type='occlusion', object=o['id'], category=cat, color=o['color'],
+                                     start=a, end=b, hidden_start=a + int(inside[0]),
+                                     hidden_end=a + int(inside[-1]), direction=direction))
     return [(o['id'], 1.0)]
 
 
@@ -343,11 +362,12 @@ def make_episodes(rng, n, age_months, family, heldout):
     w = np.array([WEIGHTS[setting][c] for c in kinds], float)
     while start < n:
         k = int(rng.uniform(6, 28) * FPS)
-        k = n - start if n - start < k + 4 * FPS else k
+        if n - start < k + 4 * FPS:  # the last episode takes the rest rather than leave a stub of < 4 s
+            k = n - start
         if out and rng.random() < 0.35:
             bg = str(rng.choice(places))
-        ep = dict(background=bg, variant=int(rng.integers(4)), start=start, n=k, objects=[], occluder=None, face=None,
-                  events=[], relations=[], bob=float(rng.uniform(0.8, 2.0)), hands=False,
+        ep = dict(background=bg, variant=int(rng.integers(4)), start=start, n=k, objects=[], occluder=None,
+                  face=None, events=[], relations=[], bob=float(rng.uniform(0.8, 2.0)), hands=False,
                   speaker='mom' if rng.random() < 0.65 else 'dad')
         ep['kind'] = kinds[int(rng.choice(len(kinds), p=w / w.sum()))]
         look = EPISODES[ep['kind']](ep, ctx)
@@ -394,12 +414,15 @@ def camera(ep, ctx, look, cam0):
         down += ((targets[f] == 'down') - down) * 0.2
         tilt[f] = down
         x, y = target_point(ep, targets[f], f)
-        want = np.array([c[0] + world.VIEW_W / 2 if x is None else x, y]) - (world.VIEW_W / 2, world.VIEW_H * 0.6)
+        if x is None:  # looking down: the head turns neither way
+            x = c[0] + world.VIEW_W / 2
+        want = np.array([x, y]) - (world.VIEW_W / 2, world.VIEW_H * 0.6)
         c += (want - c) * 0.2  # ~0.5 s to settle: a head turn, not a cut
         cam[f] = c
     t, ph = np.arange(n) / FPS, rng.uniform(0, 2 * np.pi, 3)
     cam[:, 1] += ep['bob'] * np.sin(2 * np.pi * 1.8 * t + ph[0])
-    cam[:, 0] += 0.4 * ep['bob'] * np.sin(2 * np.pi * 0.9 * t + ph[1]) + 2.0 * np.sin(2 * np.pi * 0.2 * t + ph[2])
+    sway = 0.4 * ep['bob'] * np.sin(2 * np.pi * 0.9 * t + ph[1]) + 2.0 * np.sin(2 * np.pi * 0.2 * t + ph[2])
+    cam[:, 0] += sway
     cam[:, 0] = np.clip(cam[:, 0], 0, world.WORLD_W - world.VIEW_W)
     cam[:, 1] = np.clip(cam[:, 1], 0, world.WORLD_H - world.VIEW_H)
     ep['tilt'] = tilt
@@ -416,16 +439,17 @@ def auto_hands(ep, ctx):
 
 def scene_at(ep, f):
     """The render_frame scene dict of an episode's frame f."""
-    objs = [dict(id=o['id'], category=o['category'], color=o['color'], size=o['size'], x=round(float(o['x'][f]), 1),
-                 y=round(float(o['y'][f]), 1), z=o['z'], pose=int(o['pose'][f]), flip=bool(o['flip']),
-                 screen=o['screen']) for o in ep['objects'] if o['present'][f]]
+    objs = [dict(id=o['id'], category=o['category'], color=o['color'], size=o['size'],
+                 x=round(float(o['x'][f]), 1), y=round(float(o['y'][f]), 1), z=o['z'],
+                 pose=int(o['pose'][f]), flip=bool(o['flip']), screen=o['screen'])
+            for o in ep['objects'] if o['present'][f]]
     face = None
     if ep['face']:
         target = next((o for o in objs if o['id'] == ep['face']['gaze_ids'][f]), None)
         face = {k: v for k, v in ep['face'].items() if k != 'gaze_ids'}
         face.update(gaze_id=target and target['id'], gaze=target and world.centre(target), mouth_open=False)
-    return dict(background=ep['background'], variant=ep['variant'], objects=objs, occluder=ep['occluder'], face=face,
-                camera=[round(float(v), 1) for v in ep['camera'][f]])
+    return dict(background=ep['background'], variant=ep['variant'], objects=objs,
+                occluder=ep['occluder'], face=face, camera=[round(float(v), 1) for v in ep['camera'][f]])
 
 
 def view_events(frames, vis):
@@ -440,9 +464,11 @@ def view_events(frames, vis):
                 b = box if not now else prev[oid]  # leaving: where it is now; entering: where it was
                 over = dict(left=-b[0], right=b[2] - world.VIEW_W, top=-b[1], bottom=b[3] - world.VIEW_H)
                 side = max(over, key=over.get)
-                side = side if over[side] > 0 else 'behind' if scene['occluder'] else 'edge'
+                if over[side] <= 0:  # across no edge of the view
+                    side = 'behind' if scene['occluder'] else 'edge'
+                t = round(f / FPS, 2)
                 events.append(dict(type='enter' if now else 'leave', object=oid, category=o['category'],
-                                   color=o['color'], start=round(f / FPS, 2), end=round(f / FPS, 2), side=side))
+                                   color=o['color'], start=t, end=t, side=side))
             state[oid], prev[oid] = now, box
     return events
 
@@ -453,7 +479,8 @@ def view_events(frames, vis):
 def simulate(rec, heldout):
     """(scenes per frame, visibility per frame, utterances, events, audio samples) of one recording."""
     rng = np.random.default_rng(rec['seed'])
-    episodes = make_episodes(rng, int(round(rec['seconds'] * FPS)), rec['age_days'] / 30.44, rec['family'], heldout)
+    n, age_months = int(round(rec['seconds'] * FPS)), rec['age_days'] / 30.44
+    episodes = make_episodes(rng, n, age_months, rec['family'], heldout)
     frames = [scene_at(ep, f) for ep in episodes for f in range(ep['n'])]
     vis = [world.visibility(s) for s in frames]
     frame_ep = np.concatenate([np.full(ep['n'], i) for i, ep in enumerate(episodes)])
@@ -477,8 +504,7 @@ def simulate(rec, heldout):
 
 def write_mp4(path, frames, audio):
     import av  # here, so that planning and the grammar work without PyAV
-    tmp = os.path.join(os.path.dirname(path), '.' + os.path.basename(path) + '.tmp')
-    with av.open(tmp, 'w', format='mp4') as container:
+    with atomic_path(path) as tmp, av.open(tmp, 'w', format='mp4') as container:
         v = container.add_stream('libx264', rate=FPS, options={'preset': 'ultrafast', 'crf': '23'})
         v.width, v.height, v.pix_fmt = world.VIEW_W, world.VIEW_H, 'yuv420p'
         v.thread_count = 1  # one recording per core beats threads within one at this size
@@ -495,7 +521,6 @@ def write_mp4(path, frames, audio):
             af.sample_rate, af.pts = speech.SAMPLE_RATE, k
             container.mux(a.encode(af))
         container.mux(a.encode())
-    os.replace(tmp, path)
 
 
 def paths(out, rec):
@@ -503,6 +528,14 @@ def paths(out, rec):
     stem = os.path.join(out, rec['child'], rec['recording'])
     return (stem + '.mp4', stem + ('.csv' if rec['format'] == 'saycam' else '.' + rec['format']),
             os.path.join(out, 'truth', rec['recording'] + '.json'))
+
+
+def remove_stale_temps(path):
+    """Delete the temporary files of path that a killed run left behind (.<name>.tmp<pid> beside it): a new
+    run writes under its own pid, so nothing else would overwrite them."""
+    folder, name = os.path.split(path)
+    for stale in glob.glob(os.path.join(glob.escape(folder), '.' + glob.escape(name) + '.tmp*')):
+        os.remove(stale)
 
 
 def render_recording(job):
@@ -514,55 +547,69 @@ def render_recording(job):
             return slim(json.load(f), rendered=False)
     frames, vis, utts, events, audio = simulate(rec, heldout)
     os.makedirs(os.path.dirname(video), exist_ok=True)
+    for path in (video, sidecar, truth_path):
+        remove_stale_temps(path)
     write_mp4(video, frames, audio)
     atomic_write(sidecar, speech.transcript(rec['format'], utts, os.path.basename(video)))
-    truth = dict(recording=rec['recording'], child=rec['child'], date=rec['date'], age_days=rec['age_days'], fps=FPS,
-                 frames=len(frames), duration=round(len(frames) / FPS, 2), view=[world.VIEW_W, world.VIEW_H],
-                 world=[world.WORLD_W, world.WORLD_H], transcript=os.path.basename(sidecar), utterances=utts,
-                 events=events, seconds=[dict(t=f / FPS, scene=frames[f], visible=vis[f])
-                                         for f in range(0, len(frames), FPS)])
-    atomic_write(truth_path, json.dumps(truth, separators=(',', ':')))  # last: it marks the recording complete
+    seconds = [dict(t=f / FPS, scene=frames[f], visible=vis[f]) for f in range(0, len(frames), FPS)]
+    truth = dict(recording=rec['recording'], child=rec['child'], date=rec['date'], age_days=rec['age_days'],
+                 fps=FPS, frames=len(frames), duration=round(len(frames) / FPS, 2),
+                 view=[world.VIEW_W, world.VIEW_H], world=[world.WORLD_W, world.WORLD_H],
+                 transcript=os.path.basename(sidecar), utterances=utts, events=events, seconds=seconds)
+    # last: it marks the recording complete
+    atomic_write(truth_path, json.dumps(truth, separators=(',', ':')))
     return slim(truth, rendered=True)
 
 
 def slim(truth, rendered):
     """What the summary needs of a recording: not its scenes."""
-    return dict(age_days=truth['age_days'], frames=truth['frames'], duration=truth['duration'], rendered=rendered,
-                utterances=[dict(speaker=u['speaker'], names_in_view=u['names_in_view'],
-                                 words=[w for w, _, _ in u['words']]) for u in truth['utterances']])
+    utterances = [dict(speaker=u['speaker'], names_in_view=u['names_in_view'],
+                       words=[w for w, _, _ in u['words']]) for u in truth['utterances']]
+    return dict(age_days=truth['age_days'], frames=truth['frames'], duration=truth['duration'],
+                rendered=rendered, utterances=utterances)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Render the nursery: a synthetic infant's recordings, from a seed.")
+    p = argparse.ArgumentParser(
+        description="Render the nursery: a synthetic infant's recordings, from a seed.")
     p.add_argument('--size', default='default', choices=sorted(SIZES))
-    p.add_argument('--out', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'raw'))
+    p.add_argument('--out', default=os.path.join(HERE, 'raw'))
     p.add_argument('--seed', type=int, default=1337)
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
     args = p.parse_args(argv)
     t0 = time.time()
     os.makedirs(os.path.join(args.out, 'truth'), exist_ok=True)
     held_path = os.path.join(args.out, 'heldout.json')
+    recordings_path = os.path.join(args.out, 'recordings.csv')
     if os.path.exists(held_path):
         with open(held_path, encoding='utf-8') as f:
             old = json.load(f)
         if (old.get('seed'), old.get('size')) != (args.seed, args.size):
             sys.exit(f"{args.out} holds a nursery of seed {old.get('seed')}, size {old.get('size')}: "
                      f'use another --out for seed {args.seed}, size {args.size}')
+    for path in (held_path, recordings_path):
+        remove_stale_temps(path)
     heldout = dict(seed=args.seed, size=args.size, **speech.choose_heldout(args.seed),
                    note='never rendered or spoken in any recording of this folder')
-    atomic_write(held_path, '{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(v)}' for k, v in heldout.items())
-                 + '\n}\n')  # one line per key: readable, and still JSON
+    # one line per key: readable, and still JSON
+    lines = [f' {json.dumps(k)}: {json.dumps(v)}' for k, v in heldout.items()]
+    atomic_write(held_path, '{\n' + ',\n'.join(lines) + '\n}\n')
     recs = plan_recordings(args.size, args.seed)
     jobs = [(rec, args.out, heldout) for rec in recs]
     from tqdm import tqdm
+    truths = []
     with tqdm(total=len(jobs), unit='rec', desc='nursery') as bar:
         if args.workers > 1:  # spawn: workers start clean, no forked copies of caches or locks
             with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
-                truths = [t for t in pool.imap(render_recording, jobs) if bar.update() or True]
+                for truth in pool.imap(render_recording, jobs):
+                    truths.append(truth)
+                    bar.update()
         else:
-            truths = [render_recording(job) for job in jobs if bar.update() or True]
-    atomic_write(os.path.join(args.out, 'recordings.csv'), 'recording,child,date,age_days\n' + ''.join(
-        f"{r['recording']},{r['child']},{r['date']},{r['age_days']}\n" for r in recs))
+            for job in jobs:
+                truths.append(render_recording(job))
+                bar.update()
+    rows = ''.join(f"{r['recording']},{r['child']},{r['date']},{r['age_days']}\n" for r in recs)
+    atomic_write(recordings_path, 'recording,child,date,age_days\n' + rows)
     wall, rendered = time.time() - t0, sum(t['frames'] for t in truths if t['rendered'])
     print(f'out: {args.out}')
     print(f"recordings: {len(truths)} ({sum(not t['rendered'] for t in truths)} were already complete)")

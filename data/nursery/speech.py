@@ -63,8 +63,9 @@ COLORED = [c for c, (_, _, cols) in world.CATEGORIES.items()  # things whose col
 ACTIONS = {  # verb: things it happens to, the prototype first (never held out)
     'roll': ('ball', 'car', 'apple', 'bottle', 'cup'),
     'fall': ('cup', 'ball', 'book', 'spoon', 'bear', 'block', 'duck'),
-    'throw': ('ball', 'duck', 'block', 'bear', 'shoe'), 'eat': ('apple', 'banana'), 'drink': ('cup', 'bottle'),
-    'read': ('book', 'paper'), 'push': ('car', 'block', 'bucket', 'chair'), 'drive': ('car',)}
+    'throw': ('ball', 'duck', 'block', 'bear', 'shoe'), 'eat': ('apple', 'banana'),
+    'drink': ('cup', 'bottle'), 'read': ('book', 'paper'), 'push': ('car', 'block', 'bucket', 'chair'),
+    'drive': ('car',)}
 LANDMARKS = {'on': ('table', 'chair'), 'under': ('table', 'chair'), 'in': ('basket', 'bucket', 'crib'),
              'next_to': ('table', 'chair', 'basket', 'bucket', 'crib', 'dog', 'cat', 'bear')}
 FIGURES = ('ball', 'cup', 'duck', 'bear', 'book', 'block', 'car', 'apple', 'shoe', 'bottle', 'cat')
@@ -119,14 +120,16 @@ def choose_heldout(seed):
 # event happening now.
 
 TEMPLATES = {
-    'name': [(0, 'look, a {N}!'), (0, '{N}!'), (0, "that's a {N}"), (0, 'see the {N}?'), (0, "there's the {N}"),
-             (0, "it's a {N}"), (0, 'look at the {N}'), (9, "what's that? it's a {N}"), (9, 'do you see the {N}?'),
-             (12, 'you like the {N}?'), (12, '{N}, can you say {N}?'), (18, "where's the {N}? there it is"),
-             (18, 'oh, what a nice {N}'), (24, 'is that a {N}? yes, that is a {N}')],
+    'name': [(0, 'look, a {N}!'), (0, '{N}!'), (0, "that's a {N}"), (0, 'see the {N}?'),
+             (0, "there's the {N}"), (0, "it's a {N}"), (0, 'look at the {N}'),
+             (9, "what's that? it's a {N}"), (9, 'do you see the {N}?'), (12, 'you like the {N}?'),
+             (12, '{N}, can you say {N}?'), (18, "where's the {N}? there it is"), (18, 'oh, what a nice {N}'),
+             (24, 'is that a {N}? yes, that is a {N}')],
     'color': [(0, 'a {C} {N}!'), (0, 'look at the {C} {N}'), (12, 'the {N} is {C}'), (0, '{C} {N}'),
               (12, "that's a {C} {N}"), (15, 'do you see the {C} {N}?'), (20, '{C}! the {N} is {C}'),
               (24, 'can you get the {C} {N}?')],
-    'size': [(0, 'a {S} {N}'), (0, "that's a {S} {N}"), (12, 'look at the {S} {N}'), (18, 'wow, what a {S} {N}')],
+    'size': [(0, 'a {S} {N}'), (0, "that's a {S} {N}"), (12, 'look at the {S} {N}'),
+             (18, 'wow, what a {S} {N}')],
     'count': [(0, '{n} {Ns}!'), (0, 'look, {n} {Ns}'), (15, 'how many {Ns}? {n} {Ns}!'),
               (18, '{up}, {n} {Ns}'), (20, 'there are {n} {Ns}'), (24, 'can you count the {Ns}? {up}!')],
     'many': [(0, 'so many {Ns}'), (12, 'look at all the {Ns}'), (18, 'lots of {Ns}')],
@@ -134,19 +137,24 @@ TEMPLATES = {
                 (18, "where's the {N}? {R} the {M}!"), (24, 'is the {N} {R} the {M}?')],
     'roll': [(0, 'the {N} is rolling'), (0, 'roll the {N}!'), (0, "it's rolling"), (12, 'there goes the {N}'),
              (18, 'you rolled the {N}')],
-    'fall': [(0, 'uh oh, the {N} fell'), (0, 'the {N} fell down'), (0, 'oops, it fell'), (12, 'boom! the {N} fell')],
+    'fall': [(0, 'uh oh, the {N} fell'), (0, 'the {N} fell down'), (0, 'oops, it fell'),
+             (12, 'boom! the {N} fell')],
     'throw': [(0, 'throw the {N}!'), (0, 'you threw the {N}'), (12, "don't throw the {N}"),
               (18, 'wow, you can throw the {N}')],
-    'eat': [(0, 'eat your {N}'), (0, 'yum, {N}'), (0, 'are you eating the {N}?'), (12, 'mmm, is the {N} yummy?'),
-            (18, "you're eating a {N}")],
-    'drink': [(0, 'drink from your {N}'), (0, 'your {N}'), (12, "you're drinking from the {N}"), (18, 'all gone')],
-    'read': [(0, "let's read the {N}"), (0, 'read the {N}'), (12, "we're reading a {N}"), (12, 'turn the page'),
-             (18, 'you want to read the {N}?')],
-    'push': [(0, 'push the {N}'), (0, "you're pushing the {N}"), (0, 'push it, push it'), (12, 'the {N} is moving')],
+    'eat': [(0, 'eat your {N}'), (0, 'yum, {N}'), (0, 'are you eating the {N}?'),
+            (12, 'mmm, is the {N} yummy?'), (18, "you're eating a {N}")],
+    'drink': [(0, 'drink from your {N}'), (0, 'your {N}'), (12, "you're drinking from the {N}"),
+              (18, 'all gone')],
+    'read': [(0, "let's read the {N}"), (0, 'read the {N}'), (12, "we're reading a {N}"),
+             (12, 'turn the page'), (18, 'you want to read the {N}?')],
+    'push': [(0, 'push the {N}'), (0, "you're pushing the {N}"), (0, 'push it, push it'),
+             (12, 'the {N} is moving')],
     'drive': [(0, 'the {N} is driving'), (0, 'vroom, drive the {N}'), (12, 'look at the {N} go'),
               (12, 'beep beep, a {N}')],
-    'hidden': [(0, 'where did the {N} go?'), (0, "where's the {N}?"), (12, 'is the {N} gone?'), (12, 'where is it?')],
-    'found': [(0, 'there it is!'), (0, "there's the {N}!"), (12, 'peekaboo, {N}!'), (12, 'here comes the {N}')],
+    'hidden': [(0, 'where did the {N} go?'), (0, "where's the {N}?"), (12, 'is the {N} gone?'),
+               (12, 'where is it?')],
+    'found': [(0, 'there it is!'), (0, "there's the {N}!"), (12, 'peekaboo, {N}!'),
+              (12, 'here comes the {N}')],
     'person': [(0, 'look at {P}'), (0, "hi baby, it's {P}"), (0, '{P} is here'), (0, 'can you see {P}?'),
                (12, "where's {P}? here i am!"), (12, '{P} loves you')],
     'body': [(0, 'your {Y}'), (0, 'look at your {Y}'), (6, 'clap your {Y}'), (12, 'those are your {Y}'),
@@ -156,23 +164,25 @@ TEMPLATES = {
                (18, 'the {N} is in the other room'), (24, "we'll find the {N} later")],
     'chat': [(0, 'good job'), (0, 'yeah'), (0, 'okay'), (0, 'hi baby'), (0, 'uh oh'), (0, "that's right"),
              (0, 'yes'), (0, 'oh wow'), (0, 'what do you see?'), (0, 'peekaboo!'), (0, 'i love you'),
-             (0, 'are you hungry?'), (0, 'time for a nap'), (0, 'all done'), (0, "let's go"), (0, 'come here'),
-             (0, "who's a good baby?"), (0, 'so big!'), (0, 'night night'), (0, 'thank you'), (0, 'no no'),
-             (0, 'are you tired?'), (0, "let's change your diaper"), (0, 'you are so silly'),
-             (6, "what's that?"), (6, 'can you do it?'), (9, 'bye bye'), (9, 'be careful'), (9, 'good morning'),
-             (12, "let's clean up"), (12, 'do you want more?'), (12, 'what are you doing?'), (12, 'say thank you'),
-             (12, 'one more time'), (15, "it's time for lunch"), (15, 'are you all done?'),
-             (18, 'can you help me?'), (18, "let's put it back"), (18, 'what do you want to do?'),
-             (18, "it's a sunny day"), (20, 'we are going to see grandma'), (20, 'what a big girl'),
+             (0, 'are you hungry?'), (0, 'time for a nap'), (0, 'all done'), (0, "let's go"),
+             (0, 'come here'), (0, "who's a good baby?"), (0, 'so big!'), (0, 'night night'),
+             (0, 'thank you'), (0, 'no no'), (0, 'are you tired?'), (0, "let's change your diaper"),
+             (0, 'you are so silly'), (6, "what's that?"), (6, 'can you do it?'), (9, 'bye bye'),
+             (9, 'be careful'), (9, 'good morning'), (12, "let's clean up"), (12, 'do you want more?'),
+             (12, 'what are you doing?'), (12, 'say thank you'), (12, 'one more time'),
+             (15, "it's time for lunch"), (15, 'are you all done?'), (18, 'can you help me?'),
+             (18, "let's put it back"), (18, 'what do you want to do?'), (18, "it's a sunny day"),
+             (20, 'we are going to see grandma'), (20, 'what a big girl'),
              (24, 'do you remember what we did yesterday?'), (24, 'first we eat, then we play'),
-             (24, "you're getting so big"), (24, 'what color is it?'), (28, 'should we go outside after lunch?'),
-             (28, "i think it's time for your bath"), (0, 'hello'), (0, 'oh no'), (0, 'there you go'),
-             (0, "you're okay"), (0, 'shh, shh'), (0, 'such a happy baby'), (6, 'do you want to sit up?'),
-             (6, "let's get you dressed"), (9, 'give me a kiss'), (9, 'wave bye bye'), (12, "let's wash your face"),
-             (12, 'put on your socks'), (12, "it's bath time"), (12, 'sing a song with me'),
-             (12, 'what does the cow say? moo'), (15, "let's go for a walk"), (15, 'we need to brush your teeth'),
-             (18, 'can you find it?'), (18, 'that was fun'), (18, 'are you ready for dinner?'),
-             (20, "it's raining outside"), (20, 'you did it all by yourself'), (24, 'what did you have for breakfast?'),
+             (24, "you're getting so big"), (24, 'what color is it?'),
+             (28, 'should we go outside after lunch?'), (28, "i think it's time for your bath"), (0, 'hello'),
+             (0, 'oh no'), (0, 'there you go'), (0, "you're okay"), (0, 'shh, shh'), (0, 'such a happy baby'),
+             (6, 'do you want to sit up?'), (6, "let's get you dressed"), (9, 'give me a kiss'),
+             (9, 'wave bye bye'), (12, "let's wash your face"), (12, 'put on your socks'),
+             (12, "it's bath time"), (12, 'sing a song with me'), (12, 'what does the cow say? moo'),
+             (15, "let's go for a walk"), (15, 'we need to brush your teeth'), (18, 'can you find it?'),
+             (18, 'that was fun'), (18, 'are you ready for dinner?'), (20, "it's raining outside"),
+             (20, 'you did it all by yourself'), (24, 'what did you have for breakfast?'),
              (24, 'we have to wait our turn'), (28, 'tomorrow we are going to the park'),
              (28, 'do you want to help me cook?'), (30, 'maybe we can call grandpa tonight')],
 }
@@ -181,7 +191,8 @@ CHILD = {
     'babble': [(8, 'baba'), (8, 'dada'), (9, 'mama'), (10, 'dada ba')],
     'word': [(12, '{N}!'), (12, 'uh oh'), (12, 'mama'), (12, 'no'), (13, 'more'), (13, 'up'), (14, 'hi'),
              (14, 'bye bye'), (15, 'dada')],
-    'two': [(18, '{C} {N}'), (18, 'more {N}'), (18, 'my {N}'), (19, '{N} gone'), (20, 'bye {N}'), (20, 'look {N}')],
+    'two': [(18, '{C} {N}'), (18, 'more {N}'), (18, 'my {N}'), (19, '{N} gone'), (20, 'bye {N}'),
+            (20, 'look {N}')],
     'three': [(24, 'i want {N}'), (24, 'where {N} go?'), (26, 'look mommy, {N}!'), (26, 'i did it'),
               (28, "that's my {N}")],
 }
@@ -237,14 +248,20 @@ def voice(speaker, family=''):
     """A speaker's voice, varied per family so two mothers do not sound alike."""
     f0, tract, rate = VOICES.get(speaker, VOICES['mom'])
     h = stable_int('voice', speaker, family)
-    return (round(f0 * (0.9 + 0.2 * (h % 1000) / 1000), 1), round(tract * (0.95 + 0.1 * (h // 1000 % 1000) / 1000), 3),
+    return (round(f0 * (0.9 + 0.2 * (h % 1000) / 1000), 1),
+            round(tract * (0.95 + 0.1 * (h // 1000 % 1000) / 1000), 3),
             round(rate * (0.92 + 0.16 * (h // 10 ** 6 % 1000) / 1000), 3))
 
 
 def syllables(word):
     """The fixed syllable plan of a word: [(onset, onset_hz, vowel, vowel_seconds, stress)]."""
     h = stable_int('word', word)
-    n = 1 if len(word) <= 4 else 2 if len(word) <= 7 else 3  # 'ball' 1, 'apple' 2, 'computer' 3
+    if len(word) <= 4:  # 'ball'
+        n = 1
+    elif len(word) <= 7:  # 'apple'
+        n = 2
+    else:  # 'computer'
+        n = 3
     plan = []
     for k in range(n):
         h, a = divmod(h, 4)
@@ -358,20 +375,28 @@ def thump(seconds=0.15):
 
 BODY_WORDS = {'hand': ('hands', 'hand', 'fingers'), 'foot': ('feet', 'toes', 'foot')}
 EVENT_KINDS = ('roll', 'fall', 'throw', 'eat', 'drink', 'read', 'push', 'drive')
-ANYWHERE = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'apple', 'bottle', 'shoe', 'block', 'bear', 'banana',
-            'spoon', 'toy', 'blanket', 'milk', 'juice')
+ANYWHERE = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'apple', 'bottle', 'shoe', 'block', 'bear',
+            'banana', 'spoon', 'toy', 'blanket', 'milk', 'juice')
 
 
 def child_share(age_months):
     """Share of the child's own utterances: none before babbling, then rising with age."""
-    return 0.0 if age_months < 8 else 0.04 if age_months < 12 else 0.08 if age_months < 18 else 0.14
+    if age_months < 8:
+        return 0.0
+    if age_months < 12:
+        return 0.04
+    if age_months < 18:
+        return 0.08
+    return 0.14
 
 
 def _noun(rng, obj, plural_form=False):
     word = obj['category']
     if word in NICKNAMES and rng.random() < 0.25:
         word = NICKNAMES[word]
-    return (plural(word) if plural_form else word), dict(role='object', id=obj['id'], category=obj['category'])
+    if plural_form:
+        word = plural(word)
+    return word, dict(role='object', id=obj['id'], category=obj['category'])
 
 
 def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
@@ -379,18 +404,21 @@ def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
     objs = [o for o in scene['objects'] if o['category'] not in ('hand', 'foot')]
     seen = [o for o in objs if vis.get(o['id'], 0) >= 0.5]
     out = []
-    if seen:  # the child's focus (nearest the centre of view) most often, as caregivers follow the child's gaze
-        centre = lambda o: abs((o['x'] - (0 if o['screen'] else scene['camera'][0])) - 160)  # noqa: E731
+    # the child's focus (nearest the centre of view) most often, as caregivers follow the child's gaze
+    if seen:
+        def off_centre(o):  # view px across from the middle of the view
+            return abs((o['x'] - (0 if o['screen'] else scene['camera'][0])) - 160)
         focus = next((o for o in seen if o['id'] == focus_id), None)
         if focus is None:
-            focus = min(seen, key=centre) if rng.random() < 0.6 else seen[int(rng.integers(len(seen)))]
+            focus = min(seen, key=off_centre) if rng.random() < 0.6 else seen[int(rng.integers(len(seen)))]
         N = _noun(rng, focus)
         out.append((1.0, 'name', dict(N=N)))
         if focus['category'] in COLORED:
             C = (focus['color'], dict(role='color', id=focus['id']))
             out.append((0.15 + 0.5 * (age >= 12), 'color', dict(N=N, C=C)))
         if focus['size'] in SIZE_WORDS:
-            out.append((0.3, 'size', dict(N=N, S=(SIZE_WORDS[focus['size']], dict(role='size', id=focus['id'])))))
+            S = (SIZE_WORDS[focus['size']], dict(role='size', id=focus['id']))
+            out.append((0.3, 'size', dict(N=N, S=S)))
         same = [o for o in seen if o['category'] == focus['category']]
         if len(same) >= 2:
             Ns = (_noun(rng, focus, True)[0], dict(role='object', id=focus['id'], ids=[o['id'] for o in same],
@@ -431,13 +459,21 @@ def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
     seen_cats = {o['category'] for o in seen}
     absent = [c for c in ANYWHERE if c not in seen_cats]
     cat = absent[int(rng.integers(len(absent)))]
-    out.append((0.12 * referential + 0.1, 'absent', dict(N=(cat, dict(role='object', id=None, category=cat)))))
+    N = (cat, dict(role='object', id=None, category=cat))
+    out.append((0.12 * referential + 0.1, 'absent', dict(N=N)))
     out.append((0.45 * referential + 0.4, 'chat', {}))
     return out, seen
 
 
 def child_options(rng, age, seen):
-    stage = 'babble' if age < 12 else 'word' if age < 18 else 'two' if age < 24 else 'three'
+    if age < 12:
+        stage = 'babble'
+    elif age < 18:
+        stage = 'word'
+    elif age < 24:
+        stage = 'two'
+    else:
+        stage = 'three'
     if rng.random() < 0.3:  # the child still says simpler things
         stage = {'three': 'two', 'two': 'word', 'word': 'babble'}.get(stage, stage)
     slots = {}
@@ -456,11 +492,11 @@ def in_view(ref, frames, vis, f0, f1):
     if role == 'place':
         return ref['word'] in world.BACKGROUND_WORDS[frames[(f0 + f1) // 2]['background']]
     if role == 'person':
-        hits = [bool(frames[f]['face']) and frames[f]['face']['who'] == ref['who'] and vis[f].get('face', 0) >= 0.3
-                for f in fs]
+        hits = [bool(frames[f]['face']) and frames[f]['face']['who'] == ref['who']
+                and vis[f].get('face', 0) >= 0.3 for f in fs]
     elif ref.get('id') is None:  # a thing named while none is in view ("where's your shoe?"), unless one is
-        hits = [any(o['category'] == ref['category'] and vis[f].get(o['id'], 0) >= 0.3 for o in frames[f]['objects'])
-                for f in fs]
+        hits = [any(o['category'] == ref['category'] and vis[f].get(o['id'], 0) >= 0.3
+                    for o in frames[f]['objects']) for f in fs]
     else:
         ids = ref.get('ids') or [ref['id']]
         hits = [max(vis[f].get(i, 0.0) for i in ids) >= 0.3 for f in fs]
@@ -471,18 +507,25 @@ def speak(rng, rec, episodes, frames, vis, frame_ep, fps):
     """Schedule and synthesise a recording's speech. Returns (utterances as stored in the truth file,
     float32 audio track of the whole recording)."""
     age, n = rec['age_days'] / 30.44, len(frames)
-    audio = np.concatenate([room_noise(rng, ep['n'] / fps, outdoor=ep['background'] in ('sand', 'road', 'ground'))
-                            for ep in episodes])
+    noise = [room_noise(rng, ep['n'] / fps, outdoor=ep['background'] in ('sand', 'road', 'ground'))
+             for ep in episodes]
+    audio = np.concatenate(noise)
     utts, t, last = [], float(rng.uniform(0.3, 1.0)), None
     while True:
         f = min(n - 1, int(t * fps))
         ep = episodes[frame_ep[f]]
-        other = {'mom': 'dad', 'dad': 'mom'}[ep['speaker']]
-        speaker = 'child' if rng.random() < child_share(age) else ep['speaker'] if rng.random() < 0.85 else other
+        if rng.random() < child_share(age):
+            speaker = 'child'
+        elif rng.random() < 0.85:
+            speaker = ep['speaker']
+        else:  # the other caregiver
+            speaker = {'mom': 'dad', 'dad': 'mom'}[ep['speaker']]
         focus_id = last['focus'] if last and rng.random() < 0.35 else None  # stay on the same thing a while
         opts, seen = options(rng, age, speaker, ep, frames[f], vis[f], f - ep['start'], focus_id)
-        if last and last['speaker'] == speaker and not last['again'] and rng.random() < (0.2 if age < 12 else 0.1):
-            text, kind, refs, again = last['text'], last['kind'], [dict(r) for r in last['refs']], True  # said again
+        repeat_chance = 0.2 if age < 12 else 0.1
+        if last and last['speaker'] == speaker and not last['again'] and rng.random() < repeat_chance:
+            # the last utterance, said again
+            text, kind, refs, again = last['text'], last['kind'], [dict(r) for r in last['refs']], True
         elif speaker == 'child':
             again = False
             kind, slots = child_options(rng, age, seen)
@@ -526,7 +569,8 @@ def animate_faces(frames, utts, fps):
     with the syllables; frames' face dicts are changed in place."""
     n = len(frames)
     for u in utts:
-        target = next((r['id'] for r in u['refs'] if r['role'] == 'object' and r.get('id') and r['in_view']), None)
+        target = next((r['id'] for r in u['refs']
+                       if r['role'] == 'object' and r.get('id') and r['in_view']), None)
         for f in range(max(0, int((u['start'] - 0.4) * fps)), min(n, int((u['end'] + 0.3) * fps) + 1)):
             face = frames[f]['face']
             if face is None or face['who'] != u['speaker']:
@@ -549,17 +593,19 @@ def transcript(fmt, utts, video_name):
     buf = io.StringIO()
     if fmt == 'srt':  # speaker as a "mom: ..." prefix, the common convention in SRT
         for i, u in enumerate(utts, 1):
-            buf.write(f"{i}\n{stamp(u['start'], ',')} --> {stamp(u['end'], ',')}\n{u['speaker']}: {u['text']}\n\n")
+            times = f"{stamp(u['start'], ',')} --> {stamp(u['end'], ',')}"
+            buf.write(f"{i}\n{times}\n{u['speaker']}: {u['text']}\n\n")
     elif fmt == 'vtt':  # speaker as a WebVTT voice span
         buf.write('WEBVTT\n\n')
         for u in utts:
-            buf.write(f"{stamp(u['start'], '.')} --> {stamp(u['end'], '.')}\n<v {u['speaker']}>{u['text']}\n\n")
+            times = f"{stamp(u['start'], '.')} --> {stamp(u['end'], '.')}"
+            buf.write(f"{times}\n<v {u['speaker']}>{u['text']}\n\n")
     else:
         w = csv.writer(buf, lineterminator='\n')
         if fmt == 'saycam':  # SAYCam: start time only, as m:ss
             w.writerow(['Time', 'Utterance', 'Speaker', 'Video Name'])
-            w.writerows([f"{int(u['start']) // 60}:{int(u['start']) % 60:02d}", u['text'], u['speaker'], video_name]
-                        for u in utts)
+            w.writerows([f"{int(u['start']) // 60}:{int(u['start']) % 60:02d}", u['text'], u['speaker'],
+                         video_name] for u in utts)
         else:
             w.writerow(['start', 'end', 'text', 'speaker'])
             w.writerows([f"{u['start']:.3f}", f"{u['end']:.3f}", u['text'], u['speaker']] for u in utts)
@@ -579,7 +625,11 @@ def summary(recordings):
         return f"{len({w for u in us for w in u['words']})} types, MLU {mlu:.2f}"
     f = np.array(sorted(words.values(), reverse=True)[:200], float)
     slope = np.polyfit(np.log(np.arange(1, len(f) + 1)), np.log(f), 1)[0] if len(f) > 2 else float('nan')
-    return [f'utterances: {len(utts)} (' + ', '.join(f'{k} {v / n:.0%}' for k, v in speakers.most_common()) + ')',
-            f'vocabulary: {len(words)} word types (6-12 months: {band(0, 365)}; 24-32 months: {band(730, 10 ** 4)})',
-            f"naming_in_view: {sum(u['names_in_view'] for u in utts) / n:.1%} of utterances",
-            f'zipf_slope: {slope:.2f} (log frequency on log rank of the 200 commonest words; about -1 in language)']
+    shares = ', '.join(f'{k} {v / n:.0%}' for k, v in speakers.most_common())
+    bands = f'6-12 months: {band(0, 365)}; 24-32 months: {band(730, 10 ** 4)}'
+    naming = sum(u['names_in_view'] for u in utts) / n
+    return [f'utterances: {len(utts)} ({shares})',
+            f'vocabulary: {len(words)} word types ({bands})',
+            f'naming_in_view: {naming:.1%} of utterances',
+            f'zipf_slope: {slope:.2f} (log frequency on log rank of the 200 commonest words; '
+            'about -1 in language)']

@@ -28,12 +28,17 @@ PLACES.update(door=['room', 'kitchen'], window=['room', 'kitchen'], table=['room
               foot=['room', 'floor', 'sand', 'ground'])
 ON_FLOOR = ('room', 'kitchen', 'floor', 'sand', 'ground')  # places where furniture and toys stand about
 # small things of no Labeled-S category: filler that makes a picture a scene without naming a second category
-FILLERS = ('cup', 'duck', 'bear', 'apple', 'book', 'block', 'shoe', 'spoon', 'bottle', 'banana', 'bucket', 'dog')
-COMPACT = ('ball', 'apple', 'cup', 'block', 'duck', 'bear', 'book', 'bucket', 'flower', 'bottle', 'toy', 'puzzle')
+FILLERS = ('cup', 'duck', 'bear', 'apple', 'book', 'block', 'shoe', 'spoon', 'bottle', 'banana', 'bucket',
+           'dog')
+COMPACT = ('ball', 'apple', 'cup', 'block', 'duck', 'bear', 'book', 'bucket', 'flower', 'bottle', 'toy',
+           'puzzle')
 ASYMMETRIC = ('car', 'duck', 'dog', 'shoe', 'cup', 'cat', 'book')  # a mirror image of these looks different
-STILL_VERBS = ('eat', 'drink', 'read', 'throw', 'fall')  # what one frame can show (rolling and pushing need motion)
-NOVEL_WORDS = ('dax', 'wug', 'blicket', 'toma', 'fep', 'zorp', 'modi', 'kiki', 'tulver', 'gazzer', 'pilk', 'moop')
-GAZE_SLOTS = (-105, 0, 105)  # offsets from a face of things it looks at: head turns -2, 0, +2 (world._paste_face)
+# what one frame can show (rolling and pushing need motion)
+STILL_VERBS = ('eat', 'drink', 'read', 'throw', 'fall')
+NOVEL_WORDS = ('dax', 'wug', 'blicket', 'toma', 'fep', 'zorp', 'modi', 'kiki', 'tulver', 'gazzer', 'pilk',
+               'moop')
+# offsets from a face of things it looks at: head turns -2, 0, +2 (world._paste_face)
+GAZE_SLOTS = (-105, 0, 105)
 
 
 def aspect(cat):
@@ -93,8 +98,8 @@ def obj(cat, color, h, vx, vy, cam, **kw):
 def scene(bg, variant, cam, objects, occluder=None, face=None, **extra):
     for i, o in enumerate(objects):
         o['id'] = f"{o['category']}{i}"
-    return dict(background=bg, variant=variant, camera=list(cam), objects=objects, occluder=occluder, face=face,
-                **extra)
+    return dict(background=bg, variant=variant, camera=list(cam), objects=objects, occluder=occluder,
+                face=face, **extra)
 
 
 def vbox(o, cam):
@@ -108,12 +113,13 @@ def overlaps(a, b):
 
 def hands(skin, y=250, h=90):
     """The child's own hands raised at the bottom of the view, as in the recordings (view pixels)."""
-    return [obj('hand', skin, h, x, y, (0, 0), screen=True, z=4, flip=side > 0) for side, x in ((-1, 72.0), (1, 248.0))]
+    return [obj('hand', skin, h, x, y, (0, 0), screen=True, z=4, flip=side > 0)
+            for side, x in ((-1, 72.0), (1, 248.0))]
 
 
 def scatter(st, items, region=(CROP[0] + 6, 14, CROP[1] - 6, 236), gap=6):
-    """Bottom centres (x, y, h) for things [(cat, h)] at random places in region, boxes `gap` apart: largest first;
-    all shrink by 10% and start over when one does not fit."""
+    """Bottom centres (x, y, h) for things [(cat, h)] at random places in region, boxes `gap` apart:
+    largest first; all shrink by 10% and start over when one does not fit."""
     x0, y0, x1, y1 = region
     for shrink in 0.9 ** np.arange(12):
         boxes, out = [], [None] * len(items)
@@ -139,9 +145,12 @@ def single(st, cat, color, bg=None, variant=None, longest=None, fillers=0):
     bg = bg or st.pick(PLACES[cat])
     variant, cam = int(st.rng.integers(4)) if variant is None else variant, st.camera()
     if cat in ('hand', 'foot'):  # the child's own, seen from above as in the recordings
-        objs = hands(color, y=st.u(235, 255), h=st.u(95, 115)) if cat == 'hand' else [
-            obj('foot', color, st.u(85, 100), x, st.u(225, 240), (0, 0), screen=True, z=3.8, flip=x > 160)
-            for x in (st.u(110, 125), st.u(195, 210))]
+        if cat == 'hand':
+            objs = hands(color, y=st.u(235, 255), h=st.u(95, 115))
+        else:
+            feet_x = (st.u(110, 125), st.u(195, 210))
+            objs = [obj('foot', color, st.u(85, 100), x, st.u(225, 240), (0, 0), screen=True, z=3.8,
+                        flip=x > 160) for x in feet_x]
     else:
         h = st.u(130, 175) if cat in ('door', 'tree') else height_for(cat, longest or st.u(95, 140))
         if cat in ('door', 'window'):
@@ -149,29 +158,34 @@ def single(st, cat, color, bg=None, variant=None, longest=None, fillers=0):
         objs = [obj(cat, color, h, 160 + st.u(-35, 35), min(236, 122 + h / 2 + st.u(-15, 25)), cam)]
     for _ in range(fillers):
         f = st.pick(c for c in FILLERS if c != cat)
-        o = obj(f, st.color(f), height_for(f, st.u(32, 44)), st.pick([CROP[0] + 22, CROP[1] - 22]), st.u(200, 236),
-                cam, z=-0.5)
+        o = obj(f, st.color(f), height_for(f, st.u(32, 44)), st.pick([CROP[0] + 22, CROP[1] - 22]),
+                st.u(200, 236), cam, z=-0.5)
         if not any(overlaps(vbox(o, cam), vbox(p, cam)) for p in objs):
             objs.append(o)
     return scene(bg, variant, cam, objs)
 
 
 def place_view(st, bg):
-    """A place itself: the camera wanders over it; a couple of small things of no Labeled-S category lie about."""
+    """A place itself: the camera wanders over it; a couple of small things of no Labeled-S category lie
+    about."""
     cam = [round(st.u(0, 160)), round(st.u(60, 120))]
     cats = st.sample(FILLERS, int(st.rng.integers(0, 3)))
     spots = scatter(st, [(c, height_for(c, st.u(30, 42))) for c in cats], (20, 150, 300, 236))
-    return scene(bg, int(st.rng.integers(4)), cam, [obj(c, st.color(c), h, x, y, cam) for c, (x, y, h) in
-                                                     zip(cats, spots)])
+    variant = int(st.rng.integers(4))
+    objs = [obj(c, st.color(c), h, x, y, cam) for c, (x, y, h) in zip(cats, spots)]
+    return scene(bg, variant, cam, objs)
 
 
 def group(st, cat, n, colors, others=(), bg=None, h=None):
-    """n things of one kind (a colour each) and other things [(cat, color)], scattered ('plain': a blank page)."""
+    """n things of one kind (a colour each) and other things [(cat, color)], scattered ('plain': a blank
+    page)."""
     (bg, variant), cam = ((bg, int(st.rng.integers(4))) if bg else st.background()), st.camera()
-    items = [(cat, h or height_for(cat, st.u(56, 72)))] * n + [(c, height_for(c, st.u(56, 72))) for c, _ in others]
+    items = [(cat, h or height_for(cat, st.u(56, 72)))] * n
+    items += [(c, height_for(c, st.u(56, 72))) for c, _ in others]
     spots = scatter(st, items)
-    return scene(bg, variant, cam, [obj(c, col, hh, x, y, cam) for (c, _), col, (x, y, hh) in
-                                    zip(items, list(colors) + [col for _, col in others], spots)])
+    all_colors = list(colors) + [col for _, col in others]
+    objs = [obj(c, col, hh, x, y, cam) for (c, _), col, (x, y, hh) in zip(items, all_colors, spots)]
+    return scene(bg, variant, cam, objs)
 
 
 def pair(st, a, ca, ha, b, cb, hb, bg, variant, cam, flip=False):
@@ -181,7 +195,8 @@ def pair(st, a, ca, ha, b, cb, hb, bg, variant, cam, flip=False):
 
 
 def two_colors(st, a, b):
-    """Colours for two things that differ, so that neither hides in the other (a white shoe on a white table)."""
+    """Colours for two things that differ, so that neither hides in the other (a white shoe on a white
+    table)."""
     ca = st.color(a)
     return ca, st.color(b, exclude=(ca,))
 
@@ -194,15 +209,18 @@ def action(st, verb, cat, color, bg=None):
     if verb in ('eat', 'drink', 'read'):
         pose = int((verb, cat) in (('eat', 'apple'), ('read', 'book')))  # bitten apple, open book
         h = height_for(cat, st.u(120, 150) if verb == 'read' else st.u(105, 125))
-        o = obj(cat, color, h, 160 + st.u(-15, 15), st.u(228, 248) if verb == 'read' else st.u(250, 268), (0, 0),
-                screen=True, z=3.5, pose=pose)
+        x = 160 + st.u(-15, 15)
+        y = st.u(228, 248) if verb == 'read' else st.u(250, 268)
+        o = obj(cat, color, h, x, y, (0, 0), screen=True, z=3.5, pose=pose)
         return scene(bg, variant, cam, hands(skin, y=st.u(250, 262)) + [o])
     if verb == 'throw':
         o = obj(cat, color, height_for(cat, st.u(60, 75)), 160 + st.u(-60, 60), st.u(70, 105), cam, z=3.5)
         return scene(bg, variant, cam, hands(skin, y=st.u(262, 275)) + [o])
     d = st.pick([-1, 1])  # fall
-    t = obj('table', st.color('table', exclude=(color,)), st.u(100, 115), 160 - d * st.u(25, 40), st.u(215, 230), cam)
-    top, tw = t['y'] - world.SUPPORT['table'] * world.object_height(t), world.object_height(t) * aspect('table')
+    t = obj('table', st.color('table', exclude=(color,)), st.u(100, 115), 160 - d * st.u(25, 40),
+            st.u(215, 230), cam)
+    top = t['y'] - world.SUPPORT['table'] * world.object_height(t)
+    tw = world.object_height(t) * aspect('table')
     h = height_for(cat, st.u(50, 62))
     o = obj(cat, color, h, t['x'] - cam[0] + d * (tw / 2 + h * aspect(cat) / 2 + 6),
             top - cam[1] + st.u(0.3, 0.6) * (t['y'] - top), cam, z=0.5)
@@ -216,7 +234,8 @@ def relation(st, fig, rel, lm, fc, lc, bg=None, cam=None, variant=None, side=Non
         bg, variant = st.background(('room', 'kitchen') if lm in ('table', 'chair') else ON_FLOOR)
     cam, side = cam or st.camera(), side or st.pick([-1, 1])
     nh, fh = world.CATEGORIES[lm][0], world.CATEGORIES[fig][0] * (0.7 if rel == 'under' else 1.0)
-    # one scale for every relation of a pair (room for the figure beside the landmark), so that size says nothing
+    # one scale for every relation of a pair (room for the figure beside the landmark), so that size says
+    # nothing
     s = min(1.7, 210 / (nh * aspect(lm) + world.CATEGORIES[fig][0] * aspect(fig) + 14), 165 / nh)
     lx = 160 - (side * (fh * aspect(fig) + 14) * s / 2 if rel == 'next_to' else 0)
     L, F = obj(lm, lc, nh * s, lx, 222, cam), obj(fig, fc, fh * s, lx, 222, cam)
@@ -226,22 +245,23 @@ def relation(st, fig, rel, lm, fc, lc, bg=None, cam=None, variant=None, side=Non
     elif rel in ('under', 'in'):  # drawn before it: legs or the basket's front hide part of it
         F.update(y=round(F['y'] - (2 if rel == 'under' else world.CONTAINER[lm] * h * 0.6), 1), z=-0.5)
     else:
-        F['x'] = round(F['x'] + side * (h * aspect(lm) / 2 + world.object_height(F) * aspect(fig) / 2 + 10 * s), 1)
+        apart = h * aspect(lm) / 2 + world.object_height(F) * aspect(fig) / 2 + 10 * s
+        F['x'] = round(F['x'] + side * apart, 1)
     return scene(bg, int(st.rng.integers(4)) if variant is None else variant, cam, [L, F])
 
 
 def stack(st, top, bottom, tc, bc, bg, variant, cam):
     """One small thing standing on another."""
     b = obj(bottom, bc, height_for(bottom, 95), 160, 222, cam)
-    return scene(bg, variant, cam, [b, obj(top, tc, height_for(top, 80), 160, 222 - world.object_height(b) * 0.97,
-                                           cam, z=0.5)])
+    on_top = obj(top, tc, height_for(top, 80), 160, 222 - world.object_height(b) * 0.97, cam, z=0.5)
+    return scene(bg, variant, cam, [b, on_top])
 
 
 def mirror_set(st):
-    """Two things facing somewhere, and three views of them re-posed (another camera, other places and sizes, the
-    same order): as they were, mirrored (places and facing swapped), and with their places swapped. Re-posing keeps a
-    pixel matcher from reading the answer off near-identical pictures; only order and facing tell the options
-    apart. Returns (reference, [same, mirror, swap])."""
+    """Two things facing somewhere, and three views of them re-posed (another camera, other places and
+    sizes, the same order): as they were, mirrored (places and facing swapped), and with their places
+    swapped. Re-posing keeps a pixel matcher from reading the answer off near-identical pictures; only order
+    and facing tell the options apart. Returns (reference, [same, mirror, swap])."""
     (bg, variant), (a, b) = st.background(), st.sample(ASYMMETRIC, 2)
     (ca, cb), fa, fb = two_colors(st, a, b), st.rng.random() < .5, st.rng.random() < .5
 
@@ -268,15 +288,16 @@ def details_set(st):
     filler = st.pick(k for k in COMPACT if k not in (x, x2))
     fc, (bg, variant), cam, left = st.color(filler), st.background(), st.camera(), st.rng.random() < .5
     fh = height_for(filler, st.u(60, 80))
-    return single(st, x, c, bg, variant, longest=st.u(120, 150)), [
-        pair(st, k, col, height_for(k, 80), filler, fc, fh, bg, variant, cam, left)
-        for k, col in ((x, c), (x2, c if c in st.colors(x2) else st.color(x2)), (x, c2))]
+    closeup = single(st, x, c, bg, variant, longest=st.u(120, 150))
+    options = ((x, c), (x2, c if c in st.colors(x2) else st.color(x2)), (x, c2))
+    return closeup, [pair(st, k, col, height_for(k, 80), filler, fc, fh, bg, variant, cam, left)
+                     for k, col in options]
 
 
 def face(st, cam, gaze=None, mouth=False, x=160, y=258, h=128):
     """A caregiver's head and shoulders at the bottom middle, looking at a world point (or at the child)."""
-    return dict(who=st.pick(['mom', 'dad']), skin=st.pick(SKINS), x=round(x + cam[0]), y=round(y + cam[1]), height=h,
-                z=3, gaze=gaze, mouth_open=mouth)
+    return dict(who=st.pick(['mom', 'dad']), skin=st.pick(SKINS), x=round(x + cam[0]), y=round(y + cam[1]),
+                height=h, z=3, gaze=gaze, mouth_open=mouth)
 
 # ----------------------------------------------------------------------------------------------------
 # designs: balanced answers, and minimal pairs that differ in exactly what a word says
@@ -296,7 +317,8 @@ def latin_foils(rng, cats, k, ok=lambda target, foil: True):
         for _ in range(k):
             for _ in range(2000):
                 p = rng.permutation(n)
-                if all(p[i] != i and all(q[i] != p[i] for q in perms) and ok(cats[i], cats[p[i]]) for i in range(n)):
+                if all(p[i] != i and all(q[i] != p[i] for q in perms) and ok(cats[i], cats[p[i]])
+                       for i in range(n)):
                     perms.append(p)
                     break
         if len(perms) == k:
@@ -315,11 +337,13 @@ def swappable(st, a, b, c_h):
 
 
 def swap_pair(st, held=None):
-    """(a, b, c1, c2): two things and two colours both come in, for minimal pairs that swap the colours between
-    them. With held=(c, a), the first thing is a and c2 = c, shown with a only in the swapped picture."""
+    """(a, b, c1, c2): two things and two colours both come in, for minimal pairs that swap the colours
+    between them. With held=(c, a), the first thing is a and c2 = c, shown with a only in the swapped
+    picture."""
     if held:
         b = st.pick(k for k in COMPACT if swappable(st, held[1], k, held[0]))
-        return held[1], b, st.pick(c for c in st.colors(b) if c != held[0] and c in st.colors(held[1])), held[0]
+        c1 = st.pick(c for c in st.colors(b) if c != held[0] and c in st.colors(held[1]))
+        return held[1], b, c1, held[0]
     while True:
         a, b = st.sample(COMPACT, 2)
         both = [c for c in st.colors(a) if c in st.colors(b)]
@@ -328,10 +352,11 @@ def swap_pair(st, held=None):
 
 
 def rel_pairs(st, held=False):
-    """([held-out...], [seen...]) (figure, relation, other relation, landmark) for minimal spatial pairs; only
-    the first relation of a held-out one is held out."""
+    """([held-out...], [seen...]) (figure, relation, other relation, landmark) for minimal spatial pairs;
+    only the first relation of a held-out one is held out."""
     ok = {t for t in speech.relation_triples() if t not in st.held_rel}
-    alt = {'on': ('under', 'next_to'), 'under': ('on', 'next_to'), 'in': ('next_to',), 'next_to': ('on', 'in')}
+    alt = {'on': ('under', 'next_to'), 'under': ('on', 'next_to'), 'in': ('next_to',),
+           'next_to': ('on', 'in')}
     return ([(f, r, r2, m) for f, r, m in sorted(st.held_rel) if held for r2 in alt[r] if (f, r2, m) in ok],
             [(f, r, r2, m) for f, r, m in sorted(ok) for r2 in alt[r] if (f, r2, m) in ok])
 
@@ -342,11 +367,14 @@ def gram_pair(st, cat, i, held=(), use_held=True):
     (bg, variant), cam = st.background(), st.camera()
     a, b = st.sample(COMPACT, 2)
     if cat == 'subject_adjective':  # a red ball and a blue cup / a blue ball and a red cup
-        a, b, c1, c2 = swap_pair(st, held[i % len(held)] if use_held and held and i < 2 * len(held) else None)
+        held_pair = held[i % len(held)] if use_held and held and i < 2 * len(held) else None
+        a, b, c1, c2 = swap_pair(st, held_pair)
         ha, hb = height_for(a, 90), height_for(b, 90)
-        return ((f'a {c1} {a} and a {c2} {b}', f'a {c2} {a} and a {c1} {b}'),
-                (pair(st, a, c1, ha, b, c2, hb, bg, variant, cam), pair(st, a, c2, ha, b, c1, hb, bg, variant, cam)),
-                c1, [[c, k] for c in (c1, c2) for k in (a, b) if (c, k) in st.held_co])
+        captions = (f'a {c1} {a} and a {c2} {b}', f'a {c2} {a} and a {c1} {b}')
+        pictures = (pair(st, a, c1, ha, b, c2, hb, bg, variant, cam),
+                    pair(st, a, c2, ha, b, c1, hb, bg, variant, cam))
+        shown = [[c, k] for c in (c1, c2) for k in (a, b) if (c, k) in st.held_co]
+        return captions, pictures, c1, shown
     if cat == 'negation':  # the ball is red / the ball is not red
         a = st.pick(k for k in COMPACT if len(st.colors(k)) > 1)
         c1, c2 = two_colors(st, a, a)
@@ -355,27 +383,30 @@ def gram_pair(st, cat, i, held=(), use_held=True):
     if cat == 'order_matters':  # the book is on the block / the block is on the book
         a, b = st.sample(('book', 'block', 'puzzle', 'bear', 'duck', 'shoe'), 2)
         ca, cb = two_colors(st, a, b)
-        return ((f'the {a} is on the {b}', f'the {b} is on the {a}'),
-                (stack(st, a, b, ca, cb, bg, variant, cam), stack(st, b, a, cb, ca, bg, variant, cam)), 'on', [])
+        pictures = (stack(st, a, b, ca, cb, bg, variant, cam), stack(st, b, a, cb, ca, bg, variant, cam))
+        return (f'the {a} is on the {b}', f'the {b} is on the {a}'), pictures, 'on', []
     if cat == 'prepositions':  # the cup is on the table / the cup is under the table
         hrel, rest = rel_pairs(st, held=use_held)
         f, r, r2, m = hrel[i % len(hrel)] if hrel and i < len(hrel) else st.pick(rest)
         (fc, mc), side = two_colors(st, f, m), st.pick([-1, 1])
-        return (tuple(f'the {f} is {speech.RELATIONS[x]} the {m}' for x in (r, r2)),
-                tuple(relation(st, f, x, m, fc, mc, side=side) for x in (r, r2)), m,
-                [[f, x, m] for x in (r, r2) if (f, x, m) in st.held_rel])
+        captions = tuple(f'the {f} is {speech.RELATIONS[x]} the {m}' for x in (r, r2))
+        pictures = tuple(relation(st, f, x, m, fc, mc, side=side) for x in (r, r2))
+        shown = [[f, x, m] for x in (r, r2) if (f, x, m) in st.held_rel]
+        return captions, pictures, m, shown
     if cat == 'counting':  # there are two balls / there are three balls
         ns, col = st.sample(range(2, 6), 2), st.color(a)
         return (tuple(f'there are {speech.NUMBERS[n]} {speech.plural(a)}' for n in ns),
                 tuple(group(st, a, n, [col] * n, bg=bg) for n in ns), speech.NUMBERS[ns[0]], [])
     if cat == 'comparatives':  # the ball is bigger than the cup / the cup is bigger than the ball
         (ca, cb), big, small = two_colors(st, a, b), st.u(115, 135), st.u(55, 65)
-        return ((f'the {a} is bigger than the {b}', f'the {b} is bigger than the {a}'), tuple(
-            pair(st, a, ca, height_for(a, x), b, cb, height_for(b, y), bg, variant, cam) for x, y in
-            ((big, small), (small, big))), 'big', [])
+        captions = (f'the {a} is bigger than the {b}', f'the {b} is bigger than the {a}')
+        pictures = tuple(pair(st, a, ca, height_for(a, x), b, cb, height_for(b, y), bg, variant, cam)
+                         for x, y in ((big, small), (small, big)))
+        return captions, pictures, 'big', []
     if cat == 'subject_verb':  # which thing fell (mid-air off the table's edge), which stays on the table
-        a, b = st.sample([c for c in ('ball', 'cup', 'book', 'spoon', 'block', 'duck') if ('fall', c) not in
-                          st.held_vo], 2)
+        can_fall = [c for c in ('ball', 'cup', 'book', 'spoon', 'block', 'duck')
+                    if ('fall', c) not in st.held_vo]
+        a, b = st.sample(can_fall, 2)
         (ca, cb), pics = two_colors(st, a, b), []
         for fell, stays, cf, cs in ((a, b, ca, cb), (b, a, cb, ca)):
             s = action(st, 'fall', fell, cf, bg=bg)
@@ -383,7 +414,8 @@ def gram_pair(st, cat, i, held=(), use_held=True):
             top = t['y'] - world.SUPPORT['table'] * world.object_height(t)
             s['objects'].append(obj(stays, cs, height_for(stays, 55), t['x'] - c[0], top - c[1], c, z=0.5))
             pics.append(scene(s['background'], s['variant'], c, s['objects']))
-        return tuple(f'the {x} fell and the {y} is on the table' for x, y in ((a, b), (b, a))), pics, 'fell', []
+        captions = tuple(f'the {x} fell and the {y} is on the table' for x, y in ((a, b), (b, a)))
+        return captions, pics, 'fell', []
     raise ValueError(cat)
 
 # ----------------------------------------------------------------------------------------------------
@@ -401,14 +433,20 @@ def novel_sprite(shape, c1, c2, h):
     spikes, depth, hole = ((5, 0.55, 0), (12, 0.25, 0), (6, 0.3, 0), (3, 0.15, 0), (8, 0.12, 0), (4, 0.4, 0),
                            (40, 0.0, 1), (40, 0.0, 2))[shape]
     t = np.linspace(0, 2 * np.pi, 120, endpoint=False)
-    r = 0.47 * (1 - depth * (0.5 + 0.5 * np.cos(spikes * t))) if spikes % 2 or depth > 0.3 else \
-        0.47 * (1 - depth * np.abs(np.sin(spikes * t / 2)))
+    if spikes % 2 or depth > 0.3:
+        r = 0.47 * (1 - depth * (0.5 + 0.5 * np.cos(spikes * t)))
+    else:
+        r = 0.47 * (1 - depth * np.abs(np.sin(spikes * t / 2)))
     d.polygon(list(zip(S / 2 + S * r * np.sin(t), S / 2 - S * r * np.cos(t))), fill=a,
               outline=world.shade(a, world.OUTLINE_SHADE), width=4)
     if hole:  # a ring's hole, or a bite that makes a crescent
         box = (0.33, 0.33, 0.67, 0.67) if hole == 1 else (0.3, -0.05, 1.1, 0.75)
         d.ellipse([v * S for v in box], fill=(0, 0, 0, 0))
-    for x, y in ((0.5, 0.5), (0.5, 0.27), (0.5, 0.73)) if not hole else ((0.2, 0.5), (0.3, 0.25), (0.3, 0.75)):
+    if hole:  # the spots clear of the hole or the bite
+        spots = ((0.2, 0.5), (0.3, 0.25), (0.3, 0.75))
+    else:
+        spots = ((0.5, 0.5), (0.5, 0.27), (0.5, 0.73))
+    for x, y in spots:
         d.ellipse(((x - 0.06) * S, (y - 0.06) * S, (x + 0.06) * S, (y + 0.06) * S), fill=world.rgb(c2))
     arr = np.asarray(img.reduce(3), np.float32) / 255.0
     return np.ascontiguousarray(arr[..., :3] * arr[..., 3:] * 255.0), np.ascontiguousarray(1.0 - arr[..., 3:])
@@ -426,12 +464,15 @@ def render(s):
         frame = np.empty((VH, VW, 3), np.float32)
         frame[:] = PLAIN
         for o in sorted(s['objects'], key=lambda o: o['y']):
-            spr = world.sprite(o['category'], o['color'], int(round(world.object_height(o))), o['pose'], o['flip'])
-            world.paste(frame, spr, o['x'] - s['camera'][0] - spr[1].shape[1] / 2, o['y'] - s['camera'][1] - spr[1].shape[0])
+            height = int(round(world.object_height(o)))
+            spr = world.sprite(o['category'], o['color'], height, o['pose'], o['flip'])
+            x, y = o['x'] - s['camera'][0], o['y'] - s['camera'][1]
+            world.paste(frame, spr, x - spr[1].shape[1] / 2, y - spr[1].shape[0])
     else:
         frame = world.render_frame(s).astype(np.float32)
     for n in s.get('novel', ()):
-        world.paste(frame, novel_sprite(n['shape'], *n['colors'], int(n['h'])), n['x'] - n['h'] / 2, n['y'] - n['h'])
+        spr = novel_sprite(n['shape'], *n['colors'], int(n['h']))
+        world.paste(frame, spr, n['x'] - n['h'] / 2, n['y'] - n['h'])
     return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
 # ----------------------------------------------------------------------------------------------------
@@ -443,11 +484,13 @@ def motion(st, cat, color, h, start, step, n, bg, variant, cam, others=(), occlu
     change(t, o) may edit or drop (return None) the thing at frame t: the impossible events of VOE."""
     frames = []
     for t in range(n):
+        # facing where it goes; a ball's stripes turn as it rolls
+        pose = int(abs(step[0] * t) / (np.pi * h) * 8) % 8 if cat == 'ball' else 0
         o = obj(cat, color, h, start[0] + step[0] * t, start[1] + step[1] * t, cam,
-                flip=cat in ASYMMETRIC and step[0] < 0,  # facing where it goes; a ball's stripes turn as it rolls
-                pose=int(abs(step[0] * t) / (np.pi * h) * 8) % 8 if cat == 'ball' else 0)
+                flip=cat in ASYMMETRIC and step[0] < 0, pose=pose)
         o = change(t, o) if change else o
-        frames.append(scene(bg, variant, cam, [dict(p) for p in others] + ([o] if o else []), occluder=occluder))
+        things = [dict(p) for p in others] + ([o] if o else [])
+        frames.append(scene(bg, variant, cam, things, occluder=occluder))
     return frames
 
 
@@ -462,13 +505,19 @@ def exit_clip(st, cat, exit, n, other, moving):
     (bg, variant), cam, (ex, ey) = st.background(), st.camera(), EXITS[exit]
     h = height_for(cat, st.u(60, 80))
     w = h * aspect(cat)
-    cx, cy = 160 + (ex == 0) * st.u(-30, 30) - ex * st.u(0, 25), 120 + (ey == 0) * st.u(-20, 40) - ey * st.u(0, 15)
-    need = min((160 + w / 2 + 4 - ex * (cx - 160)) / 160 if ex else np.inf,  # fraction of the way to the corner
-               (120 + h / 2 + 4 - ey * (cy - 120)) / 120 if ey else np.inf)
+    cx = 160 + (ex == 0) * st.u(-30, 30) - ex * st.u(0, 25)
+    cy = 120 + (ey == 0) * st.u(-20, 40) - ey * st.u(0, 15)
+    # the fraction of the way to the corner (or the edge) that takes it wholly out of view
+    need_x = (160 + w / 2 + 4 - ex * (cx - 160)) / 160 if ex else np.inf
+    need_y = (120 + h / 2 + 4 - ey * (cy - 120)) / 120 if ey else np.inf
+    need = min(need_x, need_y)
     out, oh, oc = n - 2, height_for(other, st.u(40, 50)), st.color(other)
-    frames = motion(st, cat, st.color(cat), h, (cx, cy + h / 2), (ex * 160 * need / out, ey * 120 * need / out), n,
-                    bg, variant, cam)
-    ox, oy = (160 + st.u(-40, 40), 70 + oh) if moving else (160 - 90 * ex + st.u(-15, 15), 236 if ey <= 0 else 70 + oh)
+    step = (ex * 160 * need / out, ey * 120 * need / out)
+    frames = motion(st, cat, st.color(cat), h, (cx, cy + h / 2), step, n, bg, variant, cam)
+    if moving:
+        ox, oy = 160 + st.u(-40, 40), 70 + oh
+    else:
+        ox, oy = 160 - 90 * ex + st.u(-15, 15), 236 if ey <= 0 else 70 + oh
     v = (160 + oh * aspect(other) / 2 + 40) / max(1, out - 1) if moving else 0
     for t, f in enumerate(frames):
         f['objects'].insert(0, obj(other, oc, oh, ox - ex * v * t, oy, cam, id=f'{other}x',
@@ -480,10 +529,11 @@ ROLLERS = ('ball', 'car', 'apple', 'duck', 'block', 'cup', 'bear')
 
 
 def voe_quad(st, concept, n):
-    """Clips of a thing rolling behind a screen (5 fps, n frames), as {name: frames}: 'possible' and its violation
-    'impossible'; permanence (it vanishes), color and shape (it changes) add a second pair ('possible2',
-    'impossible2') whose final frames are the first pair's swapped (IntPhys); continuity (two screens: it skips
-    the gap between them) is one pair. The change happens while the thing is fully hidden."""
+    """Clips of a thing rolling behind a screen (5 fps, n frames), as {name: frames}: 'possible' and its
+    violation 'impossible'; permanence (it vanishes), color and shape (it changes) add a second pair
+    ('possible2', 'impossible2') whose final frames are the first pair's swapped (IntPhys); continuity (two
+    screens: it skips the gap between them) is one pair. The change happens while the thing is fully
+    hidden."""
     (bg, variant), cam, d = st.background(), st.camera(), st.pick([-1, 1])
     cat = st.pick(ROLLERS)
     other = st.pick(c for c in ROLLERS if c != cat)
@@ -491,14 +541,15 @@ def voe_quad(st, concept, n):
     h2 = height_for(other, h * max(1.0, aspect(cat)))  # as wide as the first, so the same screen hides either
     w, (c1, c2), oc = max(h * aspect(cat), h2 * aspect(other)), two_colors(st, cat, cat), st.color(other)
     floor, ow = st.u(195, 215), w + st.u(30, 40)
-    occ = dict(x=round(160 + cam[0]), y=round(floor + 6 + cam[1]), w=round(ow), h=round(max(h, h2) + st.u(22, 30)),
-               color=st.pick(world.CATEGORIES['screen'][2]))
+    occ = dict(x=round(160 + cam[0]), y=round(floor + 6 + cam[1]), w=round(ow),
+               h=round(max(h, h2) + st.u(22, 30)), color=st.pick(world.CATEGORIES['screen'][2]))
     screens, gap, span = [], None, ow + w + 20
     if concept == 'continuity':  # two screens with a gap between them that is wider than the thing
         occ, sh = None, max(max(h, h2) + 22, (w + 12) / aspect('screen'))
         sw = sh * aspect('screen')
         sx = (160 - sw / 2 - w / 2 - 8, 160 + sw / 2 + w / 2 + 8)
-        screens = [obj('screen', st.pick(world.CATEGORIES['screen'][2]), sh, x, floor + 6, cam, z=1.0) for x in sx]
+        screens = [obj('screen', st.pick(world.CATEGORIES['screen'][2]), sh, x, floor + 6, cam, z=1.0)
+                   for x in sx]
         gap, span = (sx[0] + sw / 2, sx[1] - sw / 2), sx[1] - sx[0] + sw + w + 16
     x0, step = 160 - d * span / 2, d * span / (n - 1)
     t_hide = next((t for t in range(n) if occ and abs(x0 + step * t - 160) <= (ow - w) / 2), n // 2)
@@ -517,10 +568,12 @@ def voe_quad(st, concept, n):
                     impossible2=clip(cat, c1, h, lambda t, o: o if t >= t_hide else None)), cat
     if concept == 'color':
         return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(turn_into(cat, c2, h))),
-                    possible2=clip(cat, c2, h), impossible2=clip(cat, c2, h, after(turn_into(cat, c1, h)))), cat
+                    possible2=clip(cat, c2, h),
+                    impossible2=clip(cat, c2, h, after(turn_into(cat, c1, h)))), cat
     if concept == 'shape':
         return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(turn_into(other, oc, h2))),
-                    possible2=clip(other, oc, h2), impossible2=clip(other, oc, h2, after(turn_into(cat, c1, h)))), cat
+                    possible2=clip(other, oc, h2),
+                    impossible2=clip(other, oc, h2, after(turn_into(cat, c1, h)))), cat
 
     def skip_gap(t, o):  # not there while it would be crossing the gap between the screens
         return None if o['x'] - cam[0] + w / 2 > gap[0] and o['x'] - cam[0] - w / 2 < gap[1] else o
@@ -532,7 +585,8 @@ def gaze_scene(st, k, target):
     Returns (scene, the things' kinds from left to right)."""
     (bg, variant), cam = st.background(), st.camera()
     slots, cats = sorted(st.sample(GAZE_SLOTS, k)), st.sample(COMPACT + ('car', 'shoe', 'cat', 'dog'), k)
-    objs = [obj(c, st.color(c), height_for(c, 56), 160 + dx, st.u(95, 112), cam) for c, dx in zip(cats, slots)]
+    objs = [obj(c, st.color(c), height_for(c, 56), 160 + dx, st.u(95, 112), cam)
+            for c, dx in zip(cats, slots)]
     return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target]))), cats
 
 
@@ -543,8 +597,9 @@ def joint_scenes(st, target, slot):
               for sh, dx in zip(st.sample(range(8), 2), (-105, 105))]
     (bg, variant), cam, look = st.background(), st.camera(), things[target]
     f = face(st, cam, gaze=[look['x'] + cam[0], look['y'] - look['h'] / 2 + cam[1]], mouth=True)
-    return [scene(bg, variant, cam, [], face=f, novel=things)] + [scene(bg, variant, cam, [], novel=[
-        dict(t, x=160, y=200, h=110)]) for t in [things[target], things[1 - target]][::1 - 2 * slot]]
+    alone = [things[target], things[1 - target]][::1 - 2 * slot]
+    options = [scene(bg, variant, cam, [], novel=[dict(t, x=160, y=200, h=110)]) for t in alone]
+    return [scene(bg, variant, cam, [], face=f, novel=things)] + options
 
 
 def trog_group(st, kind):
@@ -554,29 +609,33 @@ def trog_group(st, kind):
     a, b = st.sample(COMPACT, 2)
     if kind == 'relation':
         seen = [t for t in speech.relation_triples() if t not in st.held_rel]
-        f, r, r2, m = st.pick((f, r, r2, m) for f, r, r2, m in rel_pairs(st)[1] if any(  # another landmark fits
-            (x, rr) == (f, r) and mm != m for x, rr, mm in seen))
+        # a pair whose figure and relation fit another landmark too, for the lexical foil
+        pairs = [(f, r, r2, m) for f, r, r2, m in rel_pairs(st)[1]
+                 if any((x, rr) == (f, r) and mm != m for x, rr, mm in seen)]
+        f, r, r2, m = st.pick(pairs)
         f2 = st.pick(x for x, rr, mm in seen if (rr, mm) == (r, m) and x != f)
-        quad = [(f, r, m), (f, r2, m), (f2, r, m), (f, r, st.pick(mm for x, rr, mm in seen if (x, rr) == (f, r)
-                                                               and mm != m))]
-        (bg, variant), cam = st.background(('room', 'kitchen') if m in ('table', 'chair') else ON_FLOOR), st.camera()
+        m2 = st.pick(mm for x, rr, mm in seen if (x, rr) == (f, r) and mm != m)
+        quad = [(f, r, m), (f, r2, m), (f2, r, m), (f, r, m2)]
+        places = ('room', 'kitchen') if m in ('table', 'chair') else ON_FLOOR
+        (bg, variant), cam = st.background(places), st.camera()
         return ([relation(st, x, rr, mm, *two_colors(st, x, mm), bg, cam, variant) for x, rr, mm in quad],
                 [f'the {x} is {speech.RELATIONS[rr]} the {mm}' for x, rr, mm in quad])
     if kind == 'verb':
         bg = st.background(('room', 'kitchen', 'floor'))[0]
-        vs = [(v, st.pick(c for c in speech.ACTIONS[v] if (v, c) not in st.held_vo and c in (
-            'apple', 'banana', 'cup', 'bottle', 'book', 'paper', 'ball', 'duck', 'bear', 'shoe'))) for v in
-            ('eat', 'drink', 'read', 'throw')]
+        handheld = ('apple', 'banana', 'cup', 'bottle', 'book', 'paper', 'ball', 'duck', 'bear', 'shoe')
+        vs = [(v, st.pick(c for c in speech.ACTIONS[v] if (v, c) not in st.held_vo and c in handheld))
+              for v in ('eat', 'drink', 'read', 'throw')]
         return [action(st, v, c, st.color(c), bg) for v, c in vs], [speech.VERBS[v][1] for v, _ in vs]
     if kind == 'number':
         (ca, cb), bg = two_colors(st, a, b), st.background()[0]
         return ([group(st, x, n, [cx] * n, bg=bg) for x, cx in ((a, ca), (b, cb)) for n in (2, 3)],
                 [f'{speech.NUMBERS[n]} {speech.plural(x)}' for x in (a, b) for n in (2, 3)])
     (a, b, c1, c2), (bg, variant) = swap_pair(st), st.background()
-    return [single(st, x, c, bg, variant) for x in (a, b) for c in (c1, c2)], [f'the {c} {x}' for x in (a, b)
-                                                                                for c in (c1, c2)]
+    pictures = [single(st, x, c, bg, variant) for x in (a, b) for c in (c1, c2)]
+    return pictures, [f'the {c} {x}' for x in (a, b) for c in (c1, c2)]
 
 
 def speech_text(st, kind, **slots):
-    """A caregiver's utterance of a kind with its slots filled (speech.compose at 30 months: every template)."""
+    """A caregiver's utterance of a kind with its slots filled (speech.compose at 30 months: every
+    template)."""
     return speech.compose(st.rng, kind, 30, **slots)[0]

@@ -31,8 +31,9 @@ COLORS = {
 }
 COLOR_WORDS = tuple(c for c in COLORS if not c.startswith('skin'))
 SIZES = {'small': 0.7, 'medium': 1.0, 'big': 1.4}
-# Infants' head-camera views at naming moments are dominated by a few large, near things (Smith, Yu & Pereira
-# 2011): toys and furniture are drawn NEAR times their heights below; hands, feet, fixtures and the screen are not.
+# Infants' head-camera views at naming moments are dominated by a few large, near things (Smith, Yu &
+# Pereira 2011): toys and furniture are drawn NEAR times their heights below; hands, feet, fixtures and the
+# screen are not.
 NEAR = 2.0
 FAR = ('hand', 'foot', 'screen', 'door', 'window', 'tree')
 SKY, OUTLINE_SHADE = (150, 200, 240), 0.55
@@ -46,11 +47,13 @@ CATEGORIES = {
     'bottle': (46, 0.5, ('blue', 'pink', 'green', 'yellow', 'purple')),
     'spoon': (36, 0.4, ('red', 'blue', 'green', 'yellow', 'orange', 'pink')),
     'car': (34, 1.8, ('red', 'blue', 'green', 'yellow', 'orange', 'black', 'white')),
-    'cat': (54, 0.95, ('orange', 'black', 'white', 'grey')), 'dog': (50, 1.35, ('brown', 'black', 'white', 'grey')),
+    'cat': (54, 0.95, ('orange', 'black', 'white', 'grey')),
+    'dog': (50, 1.35, ('brown', 'black', 'white', 'grey')),
     'duck': (34, 1.1, ('yellow', 'blue', 'pink', 'orange', 'green')),
     'bear': (52, 0.8, ('brown', 'white', 'pink', 'yellow', 'blue')),
     'book': (36, 1.2, ('red', 'blue', 'green', 'yellow', 'orange', 'purple')),
-    'chair': (90, 0.7, ('brown', 'red', 'blue', 'white', 'green', 'yellow')), 'table': (78, 1.75, ('brown', 'white')),
+    'chair': (90, 0.7, ('brown', 'red', 'blue', 'white', 'green', 'yellow')),
+    'table': (78, 1.75, ('brown', 'white')),
     'crib': (104, 1.5, ('white', 'brown')), 'basket': (44, 1.3, ('brown',)),
     'bucket': (40, 1.0, ('red', 'blue', 'green', 'yellow', 'orange', 'pink')),
     'shoe': (28, 1.7, ('red', 'blue', 'pink', 'white', 'black', 'green', 'purple')),
@@ -111,219 +114,295 @@ def CLEAR(d, x0, y0, x1, y1):
     d.ellipse(_box(d, x0, y0, x1, y1), fill=(0, 0, 0, 0))
 
 
-
 def draw(d, cat, c, pose):
     """Draw one category in colour c on a canvas of d.W x d.H. pose is a small int: a ball's rotation
     (0-7) as it rolls, an open book (1), a bitten apple (1)."""
-    if cat == 'ball':
-        E(d, 0.02, 0.02, 0.98, 0.98, c)
-        band = (250, 250, 250) if c != COLORS['white'] else COLORS['red']
-        a = pose * 45
-        d.pieslice(_box(d, 0.06, 0.06, 0.94, 0.94), a, a + 50, fill=band)
-        second = COLORS['yellow'] if c != COLORS['yellow'] else COLORS['blue']
-        d.pieslice(_box(d, 0.06, 0.06, 0.94, 0.94), a + 180, a + 230, fill=second)
-        E(d, 0.22, 0.18, 0.4, 0.34, shade(c, 1.5), line=False)  # highlight
-    elif cat == 'apple':
-        E(d, 0.04, 0.18, 0.6, 0.98, c)
-        E(d, 0.4, 0.18, 0.96, 0.98, c)
-        E(d, 0.2, 0.2, 0.8, 0.96, c, line=False)
-        L(d, [(0.5, 0.28), (0.55, 0.02)], COLORS['brown'], 0.07)
-        E(d, 0.56, 0.02, 0.86, 0.16, COLORS['green'])
-        if pose:
-            CLEAR(d, 0.72, 0.35, 1.2, 0.8)
-            E(d, 0.78, 0.42, 0.9, 0.72, (250, 240, 205), line=False)
-    elif cat == 'banana':
-        d.pieslice(_box(d, 0.02, -1.0, 0.98, 0.98), 10, 170, **_ink(d, c, True))
-        CLEAR(d, 0.1, -1.3, 0.9, 0.55)
-        E(d, 0.0, 0.3, 0.1, 0.5, COLORS['brown'], line=False)
-        E(d, 0.9, 0.3, 1.0, 0.5, COLORS['brown'], line=False)
-    elif cat == 'cup':
-        E(d, 0.55, 0.25, 0.98, 0.75, c)
-        CLEAR(d, 0.66, 0.36, 0.88, 0.64)
-        P(d, [(0.04, 0.08), (0.76, 0.08), (0.68, 0.98), (0.12, 0.98)], c)
-        E(d, 0.04, 0.02, 0.76, 0.16, shade(c, 0.7))
-    elif cat == 'bottle':
-        R(d, 0.08, 0.3, 0.92, 0.99, (235, 240, 248), r=0.25)
-        R(d, 0.16, 0.5, 0.84, 0.95, (252, 250, 240), line=False, r=0.2)  # milk
-        for y in (0.5, 0.62, 0.74):
-            L(d, [(0.1, y), (0.3, y)], (120, 120, 140), 0.02)
-        E(d, 0.3, 0.0, 0.7, 0.26, (235, 200, 150))
-        R(d, 0.12, 0.18, 0.88, 0.33, c)
-    elif cat == 'spoon':
-        E(d, 0.1, 0.0, 0.9, 0.36, (200, 205, 212))
-        R(d, 0.36, 0.32, 0.64, 0.99, c, r=0.4)
+    drawing = DRAWINGS.get(cat)
+    if drawing is not None:  # an unknown category draws nothing
+        drawing(d, c, pose)
 
-    elif cat == 'car':
-        P(d, [(0.24, 0.5), (0.34, 0.1), (0.7, 0.1), (0.82, 0.5)], c)
-        P(d, [(0.32, 0.46), (0.39, 0.18), (0.51, 0.18), (0.51, 0.46)], (170, 215, 245))
-        P(d, [(0.55, 0.46), (0.55, 0.18), (0.66, 0.18), (0.74, 0.46)], (170, 215, 245))
-        R(d, 0.02, 0.42, 0.98, 0.82, c, r=0.25)
-        E(d, 0.9, 0.5, 0.98, 0.62, COLORS['yellow'])
-        for x in (0.12, 0.64):
-            E(d, x, 0.6, x + 0.24, 1.0, (30, 30, 30))
-            E(d, x + 0.07, 0.72, x + 0.17, 0.88, (190, 190, 190))
-    elif cat == 'cat':
-        L(d, [(0.78, 0.9), (0.95, 0.75), (0.9, 0.45)], shade(c, 0.85), 0.09)
-        E(d, 0.14, 0.42, 0.86, 1.0, c)
-        P(d, [(0.22, 0.28), (0.26, 0.0), (0.44, 0.14)], c)
-        P(d, [(0.78, 0.28), (0.74, 0.0), (0.56, 0.14)], c)
-        E(d, 0.18, 0.06, 0.82, 0.56, c)
-        for x in (0.3, 0.56):
-            E(d, x, 0.22, x + 0.14, 0.34, (120, 200, 90))
-            E(d, x + 0.05, 0.22, x + 0.09, 0.34, (20, 20, 20), line=False)
-        P(d, [(0.45, 0.38), (0.55, 0.38), (0.5, 0.44)], (240, 130, 150), line=False)
-        for dy in (-0.03, 0.03):
-            L(d, [(0.02, 0.42 + dy), (0.38, 0.42)], (60, 60, 60), 0.012)
-            L(d, [(0.62, 0.42), (0.98, 0.42 + dy)], (60, 60, 60), 0.012)
-    elif cat == 'dog':
-        L(d, [(0.2, 0.45), (0.06, 0.18)], c, 0.08)
-        for x in (0.22, 0.34, 0.58, 0.7):
-            R(d, x, 0.6, x + 0.1, 0.99, shade(c, 0.9), r=0.3)
-        E(d, 0.14, 0.3, 0.82, 0.75, c)
-        E(d, 0.6, 0.04, 0.98, 0.5, c)
-        E(d, 0.56, 0.08, 0.72, 0.5, shade(c, 0.6))  # floppy ear
-        E(d, 0.86, 0.24, 0.97, 0.34, (20, 20, 20), line=False)
-        E(d, 0.76, 0.16, 0.83, 0.24, (20, 20, 20), line=False)
-        L(d, [(0.84, 0.42), (0.93, 0.4)], (120, 40, 40), 0.02)
-    elif cat == 'duck':
-        E(d, 0.02, 0.42, 0.86, 0.99, c)
-        E(d, 0.4, 0.02, 0.88, 0.56, c)
-        E(d, 0.8, 0.24, 1.0, 0.4, COLORS['orange'])
-        E(d, 0.62, 0.14, 0.72, 0.26, (20, 20, 20), line=False)
-        d.arc(_box(d, 0.16, 0.5, 0.6, 0.86), 20, 160, fill=shade(c, 0.7), width=d.lw * 2)
-    elif cat == 'bear':
-        for x in (0.12, 0.64):  # feet and ears, under the body and the head
-            E(d, x, 0.72, x + 0.26, 0.99, c)
-            E(d, x + 0.02, 0.0, x + 0.24, 0.18, c)
-        E(d, 0.16, 0.4, 0.84, 0.96, c)
-        E(d, 0.3, 0.55, 0.7, 0.88, shade(c, 1.25), line=False)
-        E(d, 0.2, 0.04, 0.8, 0.5, c)
-        E(d, 0.36, 0.26, 0.64, 0.46, shade(c, 1.3))
-        for x0, y0, x1, y1 in ((0.33, 0.17, 0.42, 0.25), (0.58, 0.17, 0.67, 0.25), (0.45, 0.28, 0.55, 0.35)):
-            E(d, x0, y0, x1, y1, (20, 20, 20), line=False)
-    elif cat == 'book':
-        if pose:  # open, seen from the reader: two pages with lines of text
-            R(d, 0.0, 0.1, 1.0, 1.0, c, r=0.05)
-            for x0, x1 in ((0.05, 0.49), (0.51, 0.95)):
-                R(d, x0, 0.14, x1, 0.94, (250, 248, 240), r=0.02)
-                for y in np.arange(0.26, 0.86, 0.1):
-                    L(d, [(x0 + 0.05, y), (x1 - 0.06, y)], (110, 110, 120), 0.02)
-            E(d, 0.6, 0.3, 0.84, 0.58, COLORS['red'], line=False)  # a picture on the page
-            return
-        R(d, 0.02, 0.08, 0.9, 0.99, (250, 248, 240))  # page block
-        R(d, 0.0, 0.0, 0.84, 0.92, c, r=0.04)
-        R(d, 0.0, 0.0, 0.12, 0.92, shade(c, 0.7))
-        E(d, 0.32, 0.25, 0.68, 0.62, (250, 240, 160))
-    elif cat == 'chair':
-        R(d, 0.14, 0.0, 0.86, 0.5, c, r=0.1)
-        for x in (0.3, 0.46, 0.62):
-            R(d, x, 0.1, x + 0.08, 0.42, shade(c, 0.75), line=False)
-        for x in (0.1, 0.8):
-            R(d, x, 0.55, x + 0.1, 0.99, shade(c, 0.85))
-        R(d, 0.04, 0.47, 0.96, 0.6, shade(c, 1.12))
-    elif cat == 'table':
-        for x in (0.05, 0.87):
-            R(d, x, 0.08, x + 0.08, 0.99, shade(c, 0.85))
-        R(d, 0.04, 0.1, 0.96, 0.2, shade(c, 0.8))
-        R(d, 0.0, 0.02, 1.0, 0.12, c, r=0.3)
-    elif cat == 'crib':
-        R(d, 0.06, 0.5, 0.94, 0.74, (225, 235, 250), line=False)  # mattress and blanket
-        R(d, 0.06, 0.5, 0.5, 0.74, (250, 205, 215), line=False)
-        for x in np.linspace(0.1, 0.86, 10):
-            R(d, x, 0.06, x + 0.03, 0.78, c)
-        for u in (0.0, 0.93):
-            R(d, u, 0.0, u + 0.07, 0.99, c)
-        for u in (0.02, 0.74):
-            R(d, 0.0, u, 1.0, u + 0.08, c, r=0.3)
-    elif cat == 'basket':
-        d.arc(_box(d, 0.16, 0.0, 0.84, 0.9), 180, 360, fill=shade(c, 0.8), width=d.lw * 3)
-        P(d, [(0.02, 0.4), (0.98, 0.4), (0.86, 0.99), (0.14, 0.99)], c)
-        for y in (0.55, 0.7, 0.85):
-            L(d, [(0.06, y), (0.94, y)], shade(c, 0.7), 0.02)
-        for x in np.linspace(0.2, 0.8, 6):
-            L(d, [(x, 0.42), (0.5 + (x - 0.5) * 0.85, 0.97)], shade(c, 0.7), 0.02)
-        R(d, 0.0, 0.36, 1.0, 0.46, shade(c, 1.15), r=0.4)
-    elif cat == 'bucket':
-        d.arc(_box(d, 0.1, 0.0, 0.9, 0.5), 180, 360, fill=(90, 90, 90), width=d.lw)
-        P(d, [(0.06, 0.22), (0.94, 0.22), (0.82, 0.99), (0.18, 0.99)], c)
-        E(d, 0.06, 0.16, 0.94, 0.3, shade(c, 0.65))
-    elif cat == 'shoe':
-        P(d, [(0.03, 0.82), (0.05, 0.12), (0.34, 0.12), (0.5, 0.42), (0.86, 0.5), (0.99, 0.7), (0.99, 0.84)], c)
-        R(d, 0.0, 0.78, 1.0, 0.99, (245, 245, 245), r=0.4)
-        for x in (0.38, 0.48, 0.58):
-            L(d, [(x, 0.36), (x + 0.08, 0.5)], (250, 250, 250), 0.04)
-    elif cat == 'block':
-        P(d, [(0.0, 0.24), (0.22, 0.02), (1.0, 0.02), (0.78, 0.24)], shade(c, 1.25))
-        P(d, [(0.78, 0.24), (1.0, 0.02), (1.0, 0.78), (0.78, 0.99)], shade(c, 0.7))
-        R(d, 0.0, 0.24, 0.78, 0.99, c)
-        P(d, [(0.39, 0.36), (0.52, 0.8), (0.26, 0.8)], (250, 250, 250), line=False)
-    elif cat == 'toy':
-        R(d, 0.45, 0.02, 0.55, 0.9, (220, 190, 140))
-        for i, col in enumerate(('red', 'orange', 'yellow', 'green', 'blue', 'purple')):
-            w = 0.46 - i * 0.06
-            E(d, 0.5 - w, 0.7 - i * 0.12, 0.5 + w, 0.86 - i * 0.12, COLORS[col])
-        E(d, 0.4, 0.0, 0.6, 0.14, COLORS['red'])
-        R(d, 0.02, 0.86, 0.98, 0.99, COLORS['red'], r=0.4)
-    elif cat == 'puzzle':
-        R(d, 0.0, 0.22, 0.78, 0.99, c)
-        E(d, 0.27, 0.02, 0.51, 0.3, c)
-        E(d, 0.7, 0.48, 0.98, 0.72, c)
-        R(d, 0.02, 0.24, 0.76, 0.97, c, line=False)
-        CLEAR(d, -0.12, 0.5, 0.12, 0.74)
-        CLEAR(d, 0.28, 0.86, 0.5, 1.1)
-    elif cat == 'paper':
-        P(d, [(0.0, 0.0), (0.75, 0.0), (1.0, 0.2), (1.0, 1.0), (0.0, 1.0)], c)
-        P(d, [(0.75, 0.0), (0.75, 0.2), (1.0, 0.2)], shade(c, 0.8))
-        L(d, [(0.15, 0.3), (0.35, 0.6), (0.5, 0.35), (0.7, 0.7), (0.85, 0.45)], COLORS['blue'], 0.04)
-        E(d, 0.2, 0.66, 0.4, 0.86, COLORS['red'], line=False)
-    elif cat == 'computer':
-        R(d, 0.08, 0.0, 0.92, 0.66, c, r=0.05)
-        R(d, 0.14, 0.06, 0.86, 0.6, (90, 150, 210), line=False)
-        L(d, [(0.2, 0.5), (0.4, 0.3), (0.55, 0.45), (0.8, 0.2)], (240, 240, 240), 0.03)
-        P(d, [(0.08, 0.68), (0.92, 0.68), (1.0, 0.99), (0.0, 0.99)], shade(c, 1.15))
-        for y in (0.76, 0.84, 0.92):
-            L(d, [(0.12 + (0.99 - y) * 0.1, y), (0.88 - (0.99 - y) * 0.1, y)], shade(c, 0.6), 0.02)
-    elif cat == 'door':
-        R(d, 0.0, 0.0, 1.0, 1.0, c)
-        for y0, y1 in ((0.06, 0.45), (0.52, 0.94)):
-            R(d, 0.14, y0, 0.86, y1, shade(c, 0.88))
-        E(d, 0.74, 0.5, 0.88, 0.57, (220, 180, 60))
-    elif cat == 'window':
-        R(d, 0.0, 0.0, 1.0, 0.92, c)
-        for x0, x1 in ((0.08, 0.47), (0.53, 0.92)):
-            for y0, y1 in ((0.07, 0.44), (0.5, 0.86)):
-                R(d, x0, y0, x1, y1, SKY, line=False)
-        E(d, 0.14, 0.12, 0.44, 0.3, (252, 252, 252), line=False)
-        E(d, 0.58, 0.6, 0.76, 0.72, (252, 252, 252), line=False)
-        R(d, -0.02, 0.88, 1.02, 0.99, shade(c, 0.9))
-    elif cat == 'tree':
-        R(d, 0.42, 0.5, 0.58, 0.99, COLORS['brown'])
-        for x0, y0, x1, y1 in ((0.05, 0.2, 0.55, 0.65), (0.45, 0.2, 0.95, 0.65), (0.2, 0.0, 0.8, 0.5)):
-            E(d, x0, y0, x1, y1, c)
-        E(d, 0.15, 0.15, 0.85, 0.6, c, line=False)
-    elif cat == 'flower':
-        L(d, [(0.5, 0.35), (0.5, 0.99)], COLORS['green'], 0.05)
-        E(d, 0.5, 0.6, 0.9, 0.75, COLORS['green'])
-        for a in np.arange(5) * 2 * np.pi / 5:
-            x, y = 0.5 + 0.26 * np.sin(a), 0.27 - 0.17 * np.cos(a)
-            E(d, x - 0.2, y - 0.12, x + 0.2, y + 0.12, c)
-        E(d, 0.36, 0.18, 0.64, 0.36, COLORS['yellow'])
 
-    elif cat == 'hand':  # a left hand seen from its owner, palm down; pose 1 mirrors it
-        for i, (x, top) in enumerate(((0.22, 0.08), (0.4, 0.0), (0.58, 0.04), (0.74, 0.16))):
-            R(d, x - 0.08, top, x + 0.08, 0.6, c, r=0.5)
-        R(d, 0.12, 0.35, 0.84, 0.99, c, r=0.3)
-        E(d, 0.78, 0.4, 1.0, 0.62, c)
-        R(d, 0.14, 0.37, 0.82, 0.97, c, line=False, r=0.3)
-    elif cat == 'foot':
-        E(d, 0.1, 0.2, 0.9, 0.99, c)
-        for x, y, r in ((0.22, 0.1, 0.12), (0.4, 0.03, 0.1), (0.56, 0.05, 0.09), (0.7, 0.1, 0.08), (0.82, 0.18, 0.07)):
-            E(d, x - r, y, x + r, y + 2 * r * 0.8, c)
-    elif cat == 'screen':  # a cardboard screen things roll behind
-        R(d, 0.0, 0.0, 1.0, 1.0, c, r=0.04)
-        for x in np.linspace(0.12, 0.8, 5):
-            R(d, x, 0.04, x + 0.07, 0.96, shade(c, 1.2), line=False)
-        R(d, 0.0, 0.9, 1.0, 1.0, shade(c, 0.7))
+# the categories' drawings (see draw): each in colour c, on a canvas of d.W x d.H
+
+
+def _draw_ball(d, c, pose):
+    E(d, 0.02, 0.02, 0.98, 0.98, c)
+    band = (250, 250, 250) if c != COLORS['white'] else COLORS['red']
+    a = pose * 45
+    d.pieslice(_box(d, 0.06, 0.06, 0.94, 0.94), a, a + 50, fill=band)
+    second = COLORS['yellow'] if c != COLORS['yellow'] else COLORS['blue']
+    d.pieslice(_box(d, 0.06, 0.06, 0.94, 0.94), a + 180, a + 230, fill=second)
+    E(d, 0.22, 0.18, 0.4, 0.34, shade(c, 1.5), line=False)  # highlight
+
+
+def _draw_apple(d, c, pose):
+    E(d, 0.04, 0.18, 0.6, 0.98, c)
+    E(d, 0.4, 0.18, 0.96, 0.98, c)
+    E(d, 0.2, 0.2, 0.8, 0.96, c, line=False)
+    L(d, [(0.5, 0.28), (0.55, 0.02)], COLORS['brown'], 0.07)
+    E(d, 0.56, 0.02, 0.86, 0.16, COLORS['green'])
+    if pose:
+        CLEAR(d, 0.72, 0.35, 1.2, 0.8)
+        E(d, 0.78, 0.42, 0.9, 0.72, (250, 240, 205), line=False)
+
+
+def _draw_banana(d, c, pose):
+    d.pieslice(_box(d, 0.02, -1.0, 0.98, 0.98), 10, 170, **_ink(d, c, True))
+    CLEAR(d, 0.1, -1.3, 0.9, 0.55)
+    E(d, 0.0, 0.3, 0.1, 0.5, COLORS['brown'], line=False)
+    E(d, 0.9, 0.3, 1.0, 0.5, COLORS['brown'], line=False)
+
+
+def _draw_cup(d, c, pose):
+    E(d, 0.55, 0.25, 0.98, 0.75, c)
+    CLEAR(d, 0.66, 0.36, 0.88, 0.64)
+    P(d, [(0.04, 0.08), (0.76, 0.08), (0.68, 0.98), (0.12, 0.98)], c)
+    E(d, 0.04, 0.02, 0.76, 0.16, shade(c, 0.7))
+
+
+def _draw_bottle(d, c, pose):
+    R(d, 0.08, 0.3, 0.92, 0.99, (235, 240, 248), r=0.25)
+    R(d, 0.16, 0.5, 0.84, 0.95, (252, 250, 240), line=False, r=0.2)  # milk
+    for y in (0.5, 0.62, 0.74):
+        L(d, [(0.1, y), (0.3, y)], (120, 120, 140), 0.02)
+    E(d, 0.3, 0.0, 0.7, 0.26, (235, 200, 150))
+    R(d, 0.12, 0.18, 0.88, 0.33, c)
+
+
+def _draw_spoon(d, c, pose):
+    E(d, 0.1, 0.0, 0.9, 0.36, (200, 205, 212))
+    R(d, 0.36, 0.32, 0.64, 0.99, c, r=0.4)
+
+
+def _draw_car(d, c, pose):
+    P(d, [(0.24, 0.5), (0.34, 0.1), (0.7, 0.1), (0.82, 0.5)], c)
+    P(d, [(0.32, 0.46), (0.39, 0.18), (0.51, 0.18), (0.51, 0.46)], (170, 215, 245))
+    P(d, [(0.55, 0.46), (0.55, 0.18), (0.66, 0.18), (0.74, 0.46)], (170, 215, 245))
+    R(d, 0.02, 0.42, 0.98, 0.82, c, r=0.25)
+    E(d, 0.9, 0.5, 0.98, 0.62, COLORS['yellow'])
+    for x in (0.12, 0.64):
+        E(d, x, 0.6, x + 0.24, 1.0, (30, 30, 30))
+        E(d, x + 0.07, 0.72, x + 0.17, 0.88, (190, 190, 190))
+
+
+def _draw_cat(d, c, pose):
+    L(d, [(0.78, 0.9), (0.95, 0.75), (0.9, 0.45)], shade(c, 0.85), 0.09)
+    E(d, 0.14, 0.42, 0.86, 1.0, c)
+    P(d, [(0.22, 0.28), (0.26, 0.0), (0.44, 0.14)], c)
+    P(d, [(0.78, 0.28), (0.74, 0.0), (0.56, 0.14)], c)
+    E(d, 0.18, 0.06, 0.82, 0.56, c)
+    for x in (0.3, 0.56):
+        E(d, x, 0.22, x + 0.14, 0.34, (120, 200, 90))
+        E(d, x + 0.05, 0.22, x + 0.09, 0.34, (20, 20, 20), line=False)
+    P(d, [(0.45, 0.38), (0.55, 0.38), (0.5, 0.44)], (240, 130, 150), line=False)
+    for dy in (-0.03, 0.03):
+        L(d, [(0.02, 0.42 + dy), (0.38, 0.42)], (60, 60, 60), 0.012)
+        L(d, [(0.62, 0.42), (0.98, 0.42 + dy)], (60, 60, 60), 0.012)
+
+
+def _draw_dog(d, c, pose):
+    L(d, [(0.2, 0.45), (0.06, 0.18)], c, 0.08)
+    for x in (0.22, 0.34, 0.58, 0.7):
+        R(d, x, 0.6, x + 0.1, 0.99, shade(c, 0.9), r=0.3)
+    E(d, 0.14, 0.3, 0.82, 0.75, c)
+    E(d, 0.6, 0.04, 0.98, 0.5, c)
+    E(d, 0.56, 0.08, 0.72, 0.5, shade(c, 0.6))  # floppy ear
+    E(d, 0.86, 0.24, 0.97, 0.34, (20, 20, 20), line=False)
+    E(d, 0.76, 0.16, 0.83, 0.24, (20, 20, 20), line=False)
+    L(d, [(0.84, 0.42), (0.93, 0.4)], (120, 40, 40), 0.02)
+
+
+def _draw_duck(d, c, pose):
+    E(d, 0.02, 0.42, 0.86, 0.99, c)
+    E(d, 0.4, 0.02, 0.88, 0.56, c)
+    E(d, 0.8, 0.24, 1.0, 0.4, COLORS['orange'])
+    E(d, 0.62, 0.14, 0.72, 0.26, (20, 20, 20), line=False)
+    d.arc(_box(d, 0.16, 0.5, 0.6, 0.86), 20, 160, fill=shade(c, 0.7), width=d.lw * 2)
+
+
+def _draw_bear(d, c, pose):
+    for x in (0.12, 0.64):  # feet and ears, under the body and the head
+        E(d, x, 0.72, x + 0.26, 0.99, c)
+        E(d, x + 0.02, 0.0, x + 0.24, 0.18, c)
+    E(d, 0.16, 0.4, 0.84, 0.96, c)
+    E(d, 0.3, 0.55, 0.7, 0.88, shade(c, 1.25), line=False)
+    E(d, 0.2, 0.04, 0.8, 0.5, c)
+    E(d, 0.36, 0.26, 0.64, 0.46, shade(c, 1.3))
+    for x0, y0, x1, y1 in ((0.33, 0.17, 0.42, 0.25), (0.58, 0.17, 0.67, 0.25), (0.45, 0.28, 0.55, 0.35)):
+        E(d, x0, y0, x1, y1, (20, 20, 20), line=False)
+
+
+def _draw_book(d, c, pose):
+    if pose:  # open, seen from the reader: two pages with lines of text
+        R(d, 0.0, 0.1, 1.0, 1.0, c, r=0.05)
+        for x0, x1 in ((0.05, 0.49), (0.51, 0.95)):
+            R(d, x0, 0.14, x1, 0.94, (250, 248, 240), r=0.02)
+            for y in np.arange(0.26, 0.86, 0.1):
+                L(d, [(x0 + 0.05, y), (x1 - 0.06, y)], (110, 110, 120), 0.02)
+        E(d, 0.6, 0.3, 0.84, 0.58, COLORS['red'], line=False)  # a picture on the page
+        return
+    R(d, 0.02, 0.08, 0.9, 0.99, (250, 248, 240))  # page block
+    R(d, 0.0, 0.0, 0.84, 0.92, c, r=0.04)
+    R(d, 0.0, 0.0, 0.12, 0.92, shade(c, 0.7))
+    E(d, 0.32, 0.25, 0.68, 0.62, (250, 240, 160))
+
+
+def _draw_chair(d, c, pose):
+    R(d, 0.14, 0.0, 0.86, 0.5, c, r=0.1)
+    for x in (0.3, 0.46, 0.62):
+        R(d, x, 0.1, x + 0.08, 0.42, shade(c, 0.75), line=False)
+    for x in (0.1, 0.8):
+        R(d, x, 0.55, x + 0.1, 0.99, shade(c, 0.85))
+    R(d, 0.04, 0.47, 0.96, 0.6, shade(c, 1.12))
+
+
+def _draw_table(d, c, pose):
+    for x in (0.05, 0.87):
+        R(d, x, 0.08, x + 0.08, 0.99, shade(c, 0.85))
+    R(d, 0.04, 0.1, 0.96, 0.2, shade(c, 0.8))
+    R(d, 0.0, 0.02, 1.0, 0.12, c, r=0.3)
+
+
+def _draw_crib(d, c, pose):
+    R(d, 0.06, 0.5, 0.94, 0.74, (225, 235, 250), line=False)  # mattress and blanket
+    R(d, 0.06, 0.5, 0.5, 0.74, (250, 205, 215), line=False)
+    for x in np.linspace(0.1, 0.86, 10):
+        R(d, x, 0.06, x + 0.03, 0.78, c)
+    for u in (0.0, 0.93):
+        R(d, u, 0.0, u + 0.07, 0.99, c)
+    for u in (0.02, 0.74):
+        R(d, 0.0, u, 1.0, u + 0.08, c, r=0.3)
+
+
+def _draw_basket(d, c, pose):
+    d.arc(_box(d, 0.16, 0.0, 0.84, 0.9), 180, 360, fill=shade(c, 0.8), width=d.lw * 3)
+    P(d, [(0.02, 0.4), (0.98, 0.4), (0.86, 0.99), (0.14, 0.99)], c)
+    for y in (0.55, 0.7, 0.85):
+        L(d, [(0.06, y), (0.94, y)], shade(c, 0.7), 0.02)
+    for x in np.linspace(0.2, 0.8, 6):
+        L(d, [(x, 0.42), (0.5 + (x - 0.5) * 0.85, 0.97)], shade(c, 0.7), 0.02)
+    R(d, 0.0, 0.36, 1.0, 0.46, shade(c, 1.15), r=0.4)
+
+
+def _draw_bucket(d, c, pose):
+    d.arc(_box(d, 0.1, 0.0, 0.9, 0.5), 180, 360, fill=(90, 90, 90), width=d.lw)
+    P(d, [(0.06, 0.22), (0.94, 0.22), (0.82, 0.99), (0.18, 0.99)], c)
+    E(d, 0.06, 0.16, 0.94, 0.3, shade(c, 0.65))
+
+
+def _draw_shoe(d, c, pose):
+    P(d, [(0.03, 0.82), (0.05, 0.12), (0.34, 0.12), (0.5, 0.42), (0.86, 0.5), (0.99, 0.7), (0.99, 0.84)], c)
+    R(d, 0.0, 0.78, 1.0, 0.99, (245, 245, 245), r=0.4)
+    for x in (0.38, 0.48, 0.58):
+        L(d, [(x, 0.36), (x + 0.08, 0.5)], (250, 250, 250), 0.04)
+
+
+def _draw_block(d, c, pose):
+    P(d, [(0.0, 0.24), (0.22, 0.02), (1.0, 0.02), (0.78, 0.24)], shade(c, 1.25))
+    P(d, [(0.78, 0.24), (1.0, 0.02), (1.0, 0.78), (0.78, 0.99)], shade(c, 0.7))
+    R(d, 0.0, 0.24, 0.78, 0.99, c)
+    P(d, [(0.39, 0.36), (0.52, 0.8), (0.26, 0.8)], (250, 250, 250), line=False)
+
+
+def _draw_toy(d, c, pose):
+    R(d, 0.45, 0.02, 0.55, 0.9, (220, 190, 140))
+    for i, col in enumerate(('red', 'orange', 'yellow', 'green', 'blue', 'purple')):
+        w = 0.46 - i * 0.06
+        E(d, 0.5 - w, 0.7 - i * 0.12, 0.5 + w, 0.86 - i * 0.12, COLORS[col])
+    E(d, 0.4, 0.0, 0.6, 0.14, COLORS['red'])
+    R(d, 0.02, 0.86, 0.98, 0.99, COLORS['red'], r=0.4)
+
+
+def _draw_puzzle(d, c, pose):
+    R(d, 0.0, 0.22, 0.78, 0.99, c)
+    E(d, 0.27, 0.02, 0.51, 0.3, c)
+    E(d, 0.7, 0.48, 0.98, 0.72, c)
+    R(d, 0.02, 0.24, 0.76, 0.97, c, line=False)
+    CLEAR(d, -0.12, 0.5, 0.12, 0.74)
+    CLEAR(d, 0.28, 0.86, 0.5, 1.1)
+
+
+def _draw_paper(d, c, pose):
+    P(d, [(0.0, 0.0), (0.75, 0.0), (1.0, 0.2), (1.0, 1.0), (0.0, 1.0)], c)
+    P(d, [(0.75, 0.0), (0.75, 0.2), (1.0, 0.2)], shade(c, 0.8))
+    L(d, [(0.15, 0.3), (0.35, 0.6), (0.5, 0.35), (0.7, 0.7), (0.85, 0.45)], COLORS['blue'], 0.04)
+    E(d, 0.2, 0.66, 0.4, 0.86, COLORS['red'], line=False)
+
+
+def _draw_computer(d, c, pose):
+    R(d, 0.08, 0.0, 0.92, 0.66, c, r=0.05)
+    R(d, 0.14, 0.06, 0.86, 0.6, (90, 150, 210), line=False)
+    L(d, [(0.2, 0.5), (0.4, 0.3), (0.55, 0.45), (0.8, 0.2)], (240, 240, 240), 0.03)
+    P(d, [(0.08, 0.68), (0.92, 0.68), (1.0, 0.99), (0.0, 0.99)], shade(c, 1.15))
+    for y in (0.76, 0.84, 0.92):
+        L(d, [(0.12 + (0.99 - y) * 0.1, y), (0.88 - (0.99 - y) * 0.1, y)], shade(c, 0.6), 0.02)
+
+
+def _draw_door(d, c, pose):
+    R(d, 0.0, 0.0, 1.0, 1.0, c)
+    for y0, y1 in ((0.06, 0.45), (0.52, 0.94)):
+        R(d, 0.14, y0, 0.86, y1, shade(c, 0.88))
+    E(d, 0.74, 0.5, 0.88, 0.57, (220, 180, 60))
+
+
+def _draw_window(d, c, pose):
+    R(d, 0.0, 0.0, 1.0, 0.92, c)
+    for x0, x1 in ((0.08, 0.47), (0.53, 0.92)):
+        for y0, y1 in ((0.07, 0.44), (0.5, 0.86)):
+            R(d, x0, y0, x1, y1, SKY, line=False)
+    E(d, 0.14, 0.12, 0.44, 0.3, (252, 252, 252), line=False)
+    E(d, 0.58, 0.6, 0.76, 0.72, (252, 252, 252), line=False)
+    R(d, -0.02, 0.88, 1.02, 0.99, shade(c, 0.9))
+
+
+def _draw_tree(d, c, pose):
+    R(d, 0.42, 0.5, 0.58, 0.99, COLORS['brown'])
+    for x0, y0, x1, y1 in ((0.05, 0.2, 0.55, 0.65), (0.45, 0.2, 0.95, 0.65), (0.2, 0.0, 0.8, 0.5)):
+        E(d, x0, y0, x1, y1, c)
+    E(d, 0.15, 0.15, 0.85, 0.6, c, line=False)
+
+
+def _draw_flower(d, c, pose):
+    L(d, [(0.5, 0.35), (0.5, 0.99)], COLORS['green'], 0.05)
+    E(d, 0.5, 0.6, 0.9, 0.75, COLORS['green'])
+    for a in np.arange(5) * 2 * np.pi / 5:
+        x, y = 0.5 + 0.26 * np.sin(a), 0.27 - 0.17 * np.cos(a)
+        E(d, x - 0.2, y - 0.12, x + 0.2, y + 0.12, c)
+    E(d, 0.36, 0.18, 0.64, 0.36, COLORS['yellow'])
+
+
+def _draw_hand(d, c, pose):
+    """A left hand seen from its owner, palm down; pose 1 mirrors it."""
+    for i, (x, top) in enumerate(((0.22, 0.08), (0.4, 0.0), (0.58, 0.04), (0.74, 0.16))):
+        R(d, x - 0.08, top, x + 0.08, 0.6, c, r=0.5)
+    R(d, 0.12, 0.35, 0.84, 0.99, c, r=0.3)
+    E(d, 0.78, 0.4, 1.0, 0.62, c)
+    R(d, 0.14, 0.37, 0.82, 0.97, c, line=False, r=0.3)
+
+
+def _draw_foot(d, c, pose):
+    E(d, 0.1, 0.2, 0.9, 0.99, c)
+    toes = ((0.22, 0.1, 0.12), (0.4, 0.03, 0.1), (0.56, 0.05, 0.09), (0.7, 0.1, 0.08), (0.82, 0.18, 0.07))
+    for x, y, r in toes:
+        E(d, x - r, y, x + r, y + 2 * r * 0.8, c)
+
+
+def _draw_screen(d, c, pose):
+    """A cardboard screen things roll behind."""
+    R(d, 0.0, 0.0, 1.0, 1.0, c, r=0.04)
+    for x in np.linspace(0.12, 0.8, 5):
+        R(d, x, 0.04, x + 0.07, 0.96, shade(c, 1.2), line=False)
+    R(d, 0.0, 0.9, 1.0, 1.0, shade(c, 0.7))
+
+
+DRAWINGS = {  # category: its drawing
+    'ball': _draw_ball, 'apple': _draw_apple, 'banana': _draw_banana, 'cup': _draw_cup,
+    'bottle': _draw_bottle, 'spoon': _draw_spoon, 'car': _draw_car, 'cat': _draw_cat, 'dog': _draw_dog,
+    'duck': _draw_duck, 'bear': _draw_bear, 'book': _draw_book, 'chair': _draw_chair, 'table': _draw_table,
+    'crib': _draw_crib, 'basket': _draw_basket, 'bucket': _draw_bucket, 'shoe': _draw_shoe,
+    'block': _draw_block, 'toy': _draw_toy, 'puzzle': _draw_puzzle, 'paper': _draw_paper,
+    'computer': _draw_computer, 'door': _draw_door, 'window': _draw_window, 'tree': _draw_tree,
+    'flower': _draw_flower, 'hand': _draw_hand, 'foot': _draw_foot, 'screen': _draw_screen}
 
 
 def _canvas(w, h):
@@ -406,10 +485,12 @@ def blob(w, h, color):
 # backgrounds: a WORLD_W x WORLD_H canvas per (name, variant), with a soft texture so it looks filmed
 
 BACKGROUNDS = ('room', 'kitchen', 'floor', 'sand', 'road', 'stairs', 'ground')
-BACKGROUND_WORDS = {'room': ('room', 'floor'), 'kitchen': ('kitchen', 'floor'), 'floor': ('floor',),  # nameable
+# the words that name what a background shows
+BACKGROUND_WORDS = {'room': ('room', 'floor'), 'kitchen': ('kitchen', 'floor'), 'floor': ('floor',),
                     'sand': ('sand',), 'road': ('road',), 'stairs': ('stairs',), 'ground': ('ground',)}
-FLOOR_BAND = {'room': (215, 350), 'kitchen': (225, 350), 'floor': (120, 350), 'sand': (170, 350),  # where things
-              'road': (215, 350), 'stairs': (210, 350), 'ground': (180, 350)}                       # stand (y)
+# where things stand (y)
+FLOOR_BAND = {'room': (215, 350), 'kitchen': (225, 350), 'floor': (120, 350), 'sand': (170, 350),
+              'road': (215, 350), 'stairs': (210, 350), 'ground': (180, 350)}
 WALL_LINE = {'room': 185, 'kitchen': 200}  # where doors stand, and windows hang above
 WALLS = [(232, 214, 190), (200, 220, 235), (215, 235, 205), (240, 220, 225)]
 
@@ -451,18 +532,21 @@ def background(name, variant=0):
         d.line((W - 100, 60, W - 100, 100), fill=(120, 120, 130), width=4)
         for y in range(200, H, 30):
             for x in range(0, W, 30):
-                d.rectangle((x, y, x + 30, y + 30), fill=(225, 225, 220) if (x + y) // 30 % 2 else (150, 160, 175))
+                tile = (225, 225, 220) if (x + y) // 30 % 2 else (150, 160, 175)
+                d.rectangle((x, y, x + 30, y + 30), fill=tile)
     elif name == 'floor':  # the view straight down at a carpet with a play mat
         d.rectangle((0, 0, W, H), fill=(150, 170, 200) if variant % 2 else (205, 185, 150))
         for i, col in enumerate(('red', 'yellow', 'green', 'blue')):
-            d.rectangle((60 + i % 2 * 180, 40 + i // 2 * 150, 240 + i % 2 * 180, 190 + i // 2 * 150), fill=COLORS[col])
+            x0, y0 = 60 + i % 2 * 180, 40 + i // 2 * 150
+            d.rectangle((x0, y0, x0 + 180, y0 + 150), fill=COLORS[col])
     elif name == 'sand':  # sea with a line of surf, then sand with ripples
         d.rectangle((0, 80, W, 125), fill=(60, 120, 190))
         d.rectangle((0, 125, W, H), fill=(232, 205, 150))
         for x in range(0, W, 40):
             d.arc((x, 112, x + 40, 130), 180, 360, fill=(240, 245, 250), width=3)
             for y in range(150, H, 35):
-                d.arc((x * 2 + y % 70, y, x * 2 + y % 70 + 50, y + 14), 200, 340, fill=(205, 178, 125), width=2)
+                ripple_x = x * 2 + y % 70
+                d.arc((ripple_x, y, ripple_x + 50, y + 14), 200, 340, fill=(205, 178, 125), width=2)
     elif name == 'road':  # trees far off, a verge, a pavement, the road with its lines
         for x in range(-20, W, 70):
             d.ellipse((x, 60, x + 80, 140), fill=(60, 130, 60))
