@@ -2,9 +2,9 @@
 Speed of every stage, each figure a ratio against a baseline measured in the same run (the machines are
 shared and noisy, so absolute times mean little; DESIGN.md section 7).
 
-    python bench.py                 # every figure this machine can measure: a few minutes on 2 CPU cores
-    python bench.py --quick         # the same table on smaller inputs, under a minute (the test suite runs it)
-    python bench.py --only=gpu      # config/saycam.py at 224 px, bf16, torch.compile (needs CUDA; ~3 minutes)
+    python bench.py               # every figure this machine can measure: a few minutes on 2 CPU cores
+    python bench.py --quick       # the same table on smaller inputs, under a minute (the test suite runs it)
+    python bench.py --only=gpu    # config/saycam.py at 224 px, bf16, torch.compile (needs CUDA; ~3 minutes)
 
 Sections (--only takes a comma list of them):
   prepare   prepare.py's frame path (decode, sample, resize, write), in video seconds per wall second of one
@@ -42,15 +42,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from configurator import configure
-from model import TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops, text_batch, tower_of
+from model import (TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops, text_batch,
+                   tower_of)
 
 ROOT = Path(__file__).resolve().parent
 # -----------------------------------------------------------------------------
-only = ''              # sections to run, comma-separated: prepare,train,hf,evaluate,gpu ('' = all this machine can)
+only = ''              # comma-separated sections: prepare,train,hf,evaluate,gpu ('' = all this machine can)
 quick = False          # smaller inputs and fewer repeats: a smoke test in under a minute
 repeats = 5            # timed repetitions per figure; the table shows medians
 recordings = 16        # prepare: synthetic recordings like the nursery's (320x240 at 10 fps, H.264 + AAC) ...
-seconds = 120.0        # ... of this length: enough that starting its processes is a small part of prepare.py's time
+seconds = 120.0        # ... this long: starting its processes is then a small part of prepare.py's time
 memory_seconds = 30.0  # prepare: peak memory on a recording this long and on one 10x longer
 train_steps = 40       # train.py steps (each log window of 5 is one sample; the first is warmup)
 eval_items = 256       # evaluate: items scored batched, and one at a time
@@ -58,7 +59,8 @@ gpu_steps = 10         # gpu: timed steps, after the compile's warmup
 config = configure(globals())
 # -----------------------------------------------------------------------------
 if quick:
-    repeats, recordings, seconds, memory_seconds, train_steps, eval_items, gpu_steps = 3, 4, 15.0, 20.0, 15, 64, 5
+    repeats, recordings, seconds, memory_seconds = 3, 4, 15.0, 20.0
+    train_steps, eval_items, gpu_steps = 15, 64, 5
 SECTIONS = ('prepare', 'train', 'hf', 'evaluate', 'gpu')
 sections = [s for s in only.split(',') if s] or list(SECTIONS)
 for s in sections:
@@ -66,10 +68,20 @@ for s in sections:
         raise SystemExit(f"unknown section {s!r}; sections: {', '.join(SECTIONS)}")
 rows = []  # figure, value, baseline, ratio, target ('>=x' or '<=x'), as printed
 
+def target_met(ratio, target):
+    """'yes' or 'no': whether ratio meets target ('>=x' or '<=x'); '' without a target or a ratio."""
+    if not target or ratio is None:
+        return ''
+    bound = float(target[2:])
+    if target[0] == '>':
+        met = ratio >= bound
+    else:
+        met = ratio <= bound
+    return 'yes' if met else 'no'
+
 def add(figure, value, baseline='-', ratio=None, target=''):
-    met = '' if not target or ratio is None else 'yes' if (ratio >= float(target[2:]) if target[0] == '>'
-                                                           else ratio <= float(target[2:])) else 'no'
-    rows.append((figure, value, baseline, '-' if ratio is None else f"{ratio:.2f}", target, met))
+    shown = '-' if ratio is None else f"{ratio:.2f}"
+    rows.append((figure, value, baseline, shown, target, target_met(ratio, target)))
 
 def skip(section, why):
     print(f"{section}: skipped ({why})", flush=True)
@@ -80,7 +92,8 @@ def timed(fn):
     return time.perf_counter() - t
 
 def medians(fns, n=None):
-    """Seconds per call of each function, the median of n rounds; in each round every function runs once, in turn."""
+    """Seconds per call of each function, the median of n rounds; in each round every
+    function runs once, in turn."""
     times = [[] for _ in fns]
     for _ in range(n or repeats):
         for t, fn in zip(times, fns):
@@ -113,14 +126,15 @@ def random_batch(c, n_pairs, n_clips, device='cpu', seed=0):
     tokens = [torch.randint(0, c.vocab_size - 1, (int(n),), generator=g).tolist()
               for n in torch.randint(2, 10, (n_pairs,), generator=g)]
     text, text_len = text_batch(tokens, c.vocab_size - 1, c.block_size)
-    batch = dict(images=torch.randint(0, 256, (n_pairs, *size), dtype=torch.uint8, generator=g), text=text,
-                 text_len=text_len, clips=torch.randint(0, 256, (n_clips, c.clip_len, *size), dtype=torch.uint8, generator=g))
+    images = torch.randint(0, 256, (n_pairs, *size), dtype=torch.uint8, generator=g)
+    clips = torch.randint(0, 256, (n_clips, c.clip_len, *size), dtype=torch.uint8, generator=g)
+    batch = dict(images=images, text=text, text_len=text_len, clips=clips)
     return {k: v.to(device) for k, v in batch.items()}
 
 def step_fn(model, loss_fn, ctx, device_type='cpu'):
     """One optimizer step as train.py takes it: autocast forward, backward, clip, AdamW, zero_grad."""
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, betas=(0.9, 0.95),
-                                  fused=device_type == 'cuda')
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-4, betas=(0.9, 0.95), fused=device_type == 'cuda')
 
     def step():
         with ctx:
@@ -140,14 +154,17 @@ def autocast_ctx():
 
 # ----------------------------------------------------------------------------- prepare
 
-WORDS = 'look at the ball dog cat cup red big little car where is it you want more juice yes no there up down'.split()
+WORDS = ('look at the ball dog cat cup red big little car where is it '
+         'you want more juice yes no there up down').split()
 
 def write_recording(path, seconds, seed, fps=10, width=320, height=240, sample_rate=16000):
-    """A test recording in the nursery's format (x264 ultrafast crf 23, AAC 48 kb/s at 16 kHz): a textured room
-    panned as a head turns, a toy crossing it, a voice-like tone; and an SRT with an utterance every 2 s."""
+    """A test recording in the nursery's format (x264 ultrafast crf 23, AAC 48 kb/s at 16 kHz): a
+    textured room panned as a head turns, a toy crossing it, a voice-like tone; and an SRT with an
+    utterance every 2 s."""
     import av
     rng = np.random.default_rng(seed)
-    room = np.kron(rng.integers(0, 256, (height // 8, width // 4, 3), dtype=np.uint8), np.ones((16, 16, 1), np.uint8))
+    tiles = rng.integers(0, 256, (height // 8, width // 4, 3), dtype=np.uint8)
+    room = np.kron(tiles, np.ones((16, 16, 1), np.uint8))
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), 'w', format='mp4') as out:
         video = out.add_stream('libx264', rate=fps, options={'preset': 'ultrafast', 'crf': '23'})
@@ -158,7 +175,8 @@ def write_recording(path, seconds, seed, fps=10, width=320, height=240, sample_r
             t = i / fps
             x, y = int(width / 2 * (1 + math.sin(0.3 * t))), int(height / 2 * (1 + math.sin(0.2 * t + 1)))
             rgb = room[y:y + height, x:x + width].copy()
-            tx, ty = int((width - 40) * (0.5 + 0.5 * math.sin(1.3 * t))), int((height - 40) * (0.5 + 0.5 * math.cos(0.9 * t)))
+            tx = int((width - 40) * (0.5 + 0.5 * math.sin(1.3 * t)))
+            ty = int((height - 40) * (0.5 + 0.5 * math.cos(0.9 * t)))
             rgb[ty:ty + 40, tx:tx + 40] = (230, 40, 40)
             frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
             frame.pts, frame.time_base = i, Fraction(1, fps)
@@ -166,15 +184,18 @@ def write_recording(path, seconds, seed, fps=10, width=320, height=240, sample_r
         out.mux(video.encode())
         n = int(seconds * sample_rate) // 1024 * 1024
         t = np.arange(n) / sample_rate
-        wave = (0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(np.pi * t) > 0) + 0.02 * rng.standard_normal(n)).astype(np.float32)
+        voice = 0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(np.pi * t) > 0)
+        wave = (voice + 0.02 * rng.standard_normal(n)).astype(np.float32)
         for k in range(0, n, 1024):
             frame = av.AudioFrame.from_ndarray(wave[None, k:k + 1024], format='fltp', layout='mono')
             frame.sample_rate, frame.pts = sample_rate, k
             out.mux(sound.encode(frame))
         out.mux(sound.encode())
     stamp = lambda s: f"00:{int(s // 60):02d}:{int(s % 60):02d},{round(s % 1 * 1000):03d}"
-    cues = [(s, s + 1.5, ' '.join(rng.choice(WORDS, rng.integers(2, 7)))) for s in np.arange(0.2, seconds - 2, 2.0)]
-    path.with_suffix('.srt').write_text(''.join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n" for i, (a, b, text) in enumerate(cues, 1)))
+    starts = np.arange(0.2, seconds - 2, 2.0)
+    cues = [(s, s + 1.5, ' '.join(rng.choice(WORDS, rng.integers(2, 7)))) for s in starts]
+    srt = ''.join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n" for i, (a, b, text) in enumerate(cues, 1))
+    path.with_suffix('.srt').write_text(srt)
     return path
 
 def prepare_config(**overrides):
@@ -189,16 +210,19 @@ t = time.perf_counter()
 prepare.main(cfg)
 print(time.perf_counter() - t)
 """
+# a small parent of its own: a process forked from this one would start with this one's peak memory (Linux)
 PARENT = """import resource, subprocess, sys
 out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True).stdout
 print(out.split()[-1], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""  # a small parent of its own: a process forked from this one would start with this one's peak memory (Linux)
+"""
 
 def run_prepare(input_dir, out_dir, *flags):
-    """prepare.py's main() in a process of its own, as `python prepare.py` runs it: (seconds in main(), which leaves
-    out the interpreter's start, the same for any number of workers; peak resident memory in bytes, of it or a worker)."""
-    out = subprocess.run([sys.executable, '-c', PARENT, sys.executable, '-c', PREPARE, f'--input_dir={input_dir}',
-                          f'--out_dir={out_dir}', *flags], capture_output=True, text=True, check=True, cwd=ROOT)
+    """prepare.py's main() in a process of its own, as `python prepare.py` runs it: (seconds in main(),
+    which leaves out the interpreter's start, the same for any number of workers; peak resident memory in
+    bytes, of it or a worker)."""
+    command = [sys.executable, '-c', PARENT, sys.executable, '-c', PREPARE, f'--input_dir={input_dir}',
+               f'--out_dir={out_dir}', *flags]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, rss = out.stdout.split()
     return float(seconds), int(rss) * (1 if sys.platform == 'darwin' else 1024)
 
@@ -216,10 +240,12 @@ def bench_prepare(tmp):
     import av
     import prepare
     raw, out = corpus(tmp)
-    files = sorted(raw.glob('*.mp4'))[:4]  # the frame path on 4 recordings (one worker's work), prepare.py on all
+    # the frame path on 4 recordings (one worker's work), prepare.py on all
+    files = sorted(raw.glob('*.mp4'))[:4]
     files_s = len(files) * seconds
     cfg = prepare_config(audio=False)
-    parts = tmp / 'frames'  # a worker runs prepare_video on one recording after another: this is one worker's work
+    # a worker runs prepare_video on one recording after another: this is one worker's work
+    parts = tmp / 'frames'
     parts.mkdir()
 
     def decode_only():
@@ -232,8 +258,8 @@ def bench_prepare(tmp):
         for f in files:
             prepare.prepare_video(('video', f, None, None), parts, cfg)
     frames_s, decode_s = medians([frame_path, decode_only])
-    add("prepare: frame path, one worker (video s/s)", f"{files_s / frames_s:.0f}", f"{files_s / decode_s:.0f} decode only",
-        decode_s / frames_s, '>=0.8')
+    add("prepare: frame path, one worker (video s/s)", f"{files_s / frames_s:.0f}",
+        f"{files_s / decode_s:.0f} decode only", decode_s / frames_s, '>=0.8')
 
     times = {1: [], 2: []}
     for _ in range(max(2, repeats // 2)):
@@ -241,7 +267,8 @@ def bench_prepare(tmp):
             times[workers].append(run_prepare(raw, out, f'--workers={workers}', '--force')[0])
     one, two = (statistics.median(times[w]) for w in (1, 2))
     video_s = recordings * seconds
-    add(f"prepare: prepare.main, {recordings} x {seconds:.0f} s, 2 workers (video s/s)", f"{video_s / two:.0f}", f"{video_s / one:.0f} at 1 worker", one / two, '>=1.7')
+    add(f"prepare: prepare.main, {recordings} x {seconds:.0f} s, 2 workers (video s/s)",
+        f"{video_s / two:.0f}", f"{video_s / one:.0f} at 1 worker", one / two, '>=1.7')
 
     short, long = tmp / 'short', tmp / 'long'
     write_recording(short / 'short.mp4', memory_seconds, seed=0)
@@ -253,7 +280,8 @@ def bench_prepare(tmp):
 # ----------------------------------------------------------------------------- train
 
 def bench_train(tmp):
-    """train.py itself, run in this process so that its steps and the matmul peak share the machine's state."""
+    """train.py itself, run in this process so that its steps and the matmul peak share
+    the machine's state."""
     _, data = corpus(tmp)
     out, log_every = tmp / 'train', 5
     argv = ['train.py', str(ROOT / 'config' / 'baby_small.py'), f'--data_dir={data}', f'--out_dir={out}',
@@ -266,7 +294,8 @@ def bench_train(tmp):
     finally:
         sys.argv = saved_argv
     with open(out / 'log.csv', newline='') as f:
-        log = [r for r in csv.DictReader(f) if r['split'] == 'train'][1:]  # the first window holds the warmup steps
+        # the first window holds the warmup steps
+        log = [r for r in csv.DictReader(f) if r['split'] == 'train'][1:]
     dtype = getattr(torch, g['dtype'])
     peak = statistics.median([matmul_peak(dtype) for _ in range(3)])
     width = g['raw_model'].config.vit_embd
@@ -276,10 +305,12 @@ def bench_train(tmp):
     text = statistics.median(float(r['tokens_per_sec']) * float(r['ms_per_step']) / 1000 for r in log)
     patches = g['images_per_step'] * g['raw_model'].n_patches
     name = g['dtype'].replace('bfloat16', 'bf16').replace('float32', 'fp32')
-    add(f"train: images/s (baby_small, {g['images_per_step']} images/step)", f"{g['images_per_step'] / step_s:.0f}")
+    add(f"train: images/s (baby_small, {g['images_per_step']} images/step)",
+        f"{g['images_per_step'] / step_s:.0f}")
     add("train: tokens/s (image patches + text)", f"{(patches + text) / step_s:.0f}",
         f"{patches / step_s:.0f} patches + {text / step_s:.0f} text")
-    add("train: waiting for data (ms/step)", f"{data_share * step_s * 1000:.1f}", f"{step_s * 1000:.0f} ms step", data_share, '<=0.05')
+    add("train: waiting for data (ms/step)", f"{data_share * step_s * 1000:.1f}",
+        f"{step_s * 1000:.0f} ms step", data_share, '<=0.05')
     add(f"train: MFU, {name} (model GFLOP/s)", f"{g['flops_per_step'] / step_s / 1e9:.1f}",
         f"{peak / 1e9:.1f} {name} matmul 2048^3", g['flops_per_step'] / step_s / peak, '>=0.3')
     add(f"train: {name} matmul peak at width {width} (GFLOP/s)", f"{peak_width / 1e9:.1f}",
@@ -288,28 +319,34 @@ def bench_train(tmp):
 # ----------------------------------------------------------------------------- hf: the transformers reference
 
 def hf_reference(c):
-    """BabyLLaVA's way: a ViT image encoder, an MLP projector, a GPT-2 LM fed [image prefix, text] as inputs_embeds;
-    at our sizes, with our pooling of the patch grid to prefix_tokens and our activation, so the work is the same."""
+    """BabyLLaVA's way: a ViT image encoder, an MLP projector, a GPT-2 LM fed [image prefix, text] as
+    inputs_embeds; at our sizes, with our pooling of the patch grid to prefix_tokens and our activation,
+    so the work is the same."""
     from transformers import GPT2Config, GPT2LMHeadModel, ViTConfig, ViTModel
 
     class Reference(nn.Module):
         def __init__(self):
             super().__init__()
-            self.vit = ViTModel(ViTConfig(image_size=c.image_size, patch_size=c.patch_size, hidden_size=c.vit_embd,
-                                          num_hidden_layers=c.vit_layer, num_attention_heads=c.vit_head,
-                                          intermediate_size=4 * c.vit_embd, hidden_dropout_prob=0.0,
-                                          attention_probs_dropout_prob=0.0, qkv_bias=c.bias), add_pooling_layer=False)
-            self.projector = nn.Sequential(nn.Linear(c.vit_embd, c.n_embd), nn.GELU(), nn.Linear(c.n_embd, c.n_embd))
-            self.lm = GPT2LMHeadModel(GPT2Config(vocab_size=c.vocab_size, n_positions=c.prefix_tokens + c.block_size,
-                                                 n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head, resid_pdrop=0.0,
-                                                 embd_pdrop=0.0, attn_pdrop=0.0, activation_function='gelu',
-                                                 bos_token_id=c.vocab_size - 1, eos_token_id=c.vocab_size - 1))
+            vit_config = ViTConfig(image_size=c.image_size, patch_size=c.patch_size, hidden_size=c.vit_embd,
+                                   num_hidden_layers=c.vit_layer, num_attention_heads=c.vit_head,
+                                   intermediate_size=4 * c.vit_embd, hidden_dropout_prob=0.0,
+                                   attention_probs_dropout_prob=0.0, qkv_bias=c.bias)
+            self.vit = ViTModel(vit_config, add_pooling_layer=False)
+            self.projector = nn.Sequential(nn.Linear(c.vit_embd, c.n_embd), nn.GELU(),
+                                           nn.Linear(c.n_embd, c.n_embd))
+            lm_config = GPT2Config(vocab_size=c.vocab_size, n_positions=c.prefix_tokens + c.block_size,
+                                   n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head, resid_pdrop=0.0,
+                                   embd_pdrop=0.0, attn_pdrop=0.0, activation_function='gelu',
+                                   bos_token_id=c.vocab_size - 1, eos_token_id=c.vocab_size - 1)
+            self.lm = GPT2LMHeadModel(lm_config)
 
         def forward(self, images, text, text_len):
-            patches = self.vit(pixel_values=images.permute(0, 3, 1, 2).float() / 127.5 - 1.0).last_hidden_state[:, 1:]
+            pixels = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+            patches = self.vit(pixel_values=pixels).last_hidden_state[:, 1:]
             B, N, C = patches.shape
             grid = patches.transpose(1, 2).reshape(B, C, math.isqrt(N), math.isqrt(N))
-            prefix = self.projector(F.adaptive_avg_pool2d(grid, math.isqrt(c.prefix_tokens)).flatten(2).transpose(1, 2))
+            pooled = F.adaptive_avg_pool2d(grid, math.isqrt(c.prefix_tokens))
+            prefix = self.projector(pooled.flatten(2).transpose(1, 2))
             embeds = torch.cat([prefix, self.lm.transformer.wte(text[:, :-1]).to(prefix.dtype)], 1)
             logits = self.lm(inputs_embeds=embeds).logits[:, c.prefix_tokens:]
             targets = text[:, 1:].masked_fill(torch.arange(text.shape[1] - 1) > text_len[:, None], -1)
@@ -320,7 +357,8 @@ def bench_hf(tmp):
     try:
         import transformers
     except ImportError:
-        return skip('hf', "transformers is not installed; it is for this comparison only: pip install transformers")
+        return skip('hf', "transformers is not installed; it is for this comparison only: "
+                          "pip install transformers")
     c = ModelConfig(vocab_size=768)  # baby_small on the nursery (746 tokens, padded to a multiple of 64)
     batch, weights = random_batch(c, 64, 0), {'caption': 1.0}
     torch.manual_seed(0)
@@ -333,7 +371,8 @@ def bench_hf(tmp):
     theirs_step = step_fn(theirs, lambda: theirs(batch['images'], batch['text'], batch['text_len']), ctx)
     for _ in range(2):
         ours_step(), theirs_step()
-    t_ours, t_theirs = medians([lambda: [ours_step() for _ in range(3)], lambda: [theirs_step() for _ in range(3)]])
+    t_ours, t_theirs = medians([lambda: [ours_step() for _ in range(3)],
+                                lambda: [theirs_step() for _ in range(3)]])
     add(f"hf: images/s, caption objective, {dtype} (transformers {transformers.__version__})",
         f"{3 * 64 / t_ours:.0f}", f"{3 * 64 / t_theirs:.0f} transformers", t_theirs / t_ours, '>=1.25')
 
@@ -346,18 +385,21 @@ def bench_evaluate(tmp):
     b = random_batch(c, n, n // 4)
     ctx, dtype = autocast_ctx()
     one = lambda i: slice(i, i + 1)
+    pair = lambda i: (b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)])
     readouts = {  # readout: (batched over all items, one item at a time, items)
-        'similarity': (lambda: (model.image_embedding(b['images']) * model.text_embedding(b['text'], b['text_len'])).sum(-1),
-                       lambda: [model.similarity(b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)]) for i in range(n)], n),
+        'similarity': (lambda: (model.image_embedding(b['images'])
+                                * model.text_embedding(b['text'], b['text_len'])).sum(-1),
+                       lambda: [model.similarity(*pair(i)) for i in range(n)], n),
         'text_nll': (lambda: model.text_nll(b['images'], b['text'], b['text_len']),
-                     lambda: [model.text_nll(b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)]) for i in range(n)], n),
-        'surprise': (lambda: model.surprise(b['clips']), lambda: [model.surprise(b['clips'][one(i)]) for i in range(n // 4)], n // 4)}
+                     lambda: [model.text_nll(*pair(i)) for i in range(n)], n),
+        'surprise': (lambda: model.surprise(b['clips']),
+                     lambda: [model.surprise(b['clips'][one(i)]) for i in range(n // 4)], n // 4)}
     for name, (batched, single, items) in readouts.items():
         with ctx:
             batched(), single()
             t_batched, t_single = medians([batched, single], max(2, repeats // 2))
-        add(f"evaluate: {name} readout, {dtype} (items/s)", f"{items / t_batched:.0f}", f"{items / t_single:.0f} one at a time",
-            t_single / t_batched, '>=5')
+        add(f"evaluate: {name} readout, {dtype} (items/s)", f"{items / t_batched:.0f}",
+            f"{items / t_single:.0f} one at a time", t_single / t_batched, '>=5')
 
 # ----------------------------------------------------------------------------- gpu
 
@@ -366,9 +408,11 @@ def bench_gpu(tmp):
         return skip('gpu', "no CUDA device")
     ns = {}
     exec((ROOT / 'config' / 'saycam.py').read_text(), ns)
-    c = ModelConfig(**{k: ns[k] for k in ModelConfig.__dataclass_fields__ if k in ns}, image_size=224, vocab_size=6016)
+    sizes = {k: ns[k] for k in ModelConfig.__dataclass_fields__ if k in ns}
+    c = ModelConfig(**sizes, image_size=224, vocab_size=6016)
     torch.manual_seed(0)
-    model, weights = BabyVLM(c, verbose=False).cuda(), dict.fromkeys(('contrastive', 'caption', 'temporal'), 1.0)
+    model = BabyVLM(c, verbose=False).cuda()
+    weights = dict.fromkeys(('contrastive', 'caption', 'temporal'), 1.0)
     n_pairs, n_clips = ns['batch_size'], ns['clip_batch_size']
     batch = random_batch(c, n_pairs, n_clips, 'cuda')
     ctx = torch.autocast('cuda', dtype=torch.bfloat16)
@@ -391,10 +435,10 @@ def bench_gpu(tmp):
     add(f"gpu: saycam 224px, {images} images/step, compiled (images/s)", f"{images / t_compiled:.0f}",
         f"{images / t_eager:.0f} eager", t_eager / t_compiled)
     if spec:
-        add("gpu: bf16 MFU (dense), compiled (TFLOP/s)", f"{flops / t_compiled / 1e12:.0f}", f"{spec / 1e12:.0f} dense spec",
-            flops / t_compiled / spec)
-    add("gpu: MFU against the measured matmul peak", f"{flops / t_compiled / 1e12:.0f}", f"{peak / 1e12:.0f} measured",
-        flops / t_compiled / peak)
+        add("gpu: bf16 MFU (dense), compiled (TFLOP/s)", f"{flops / t_compiled / 1e12:.0f}",
+            f"{spec / 1e12:.0f} dense spec", flops / t_compiled / spec)
+    add("gpu: MFU against the measured matmul peak", f"{flops / t_compiled / 1e12:.0f}",
+        f"{peak / 1e12:.0f} measured", flops / t_compiled / peak)
     print(f"gpu: {name}, torch {torch.__version__}, {flops / 1e12:.2f} TFLOP/step, warmup and compile "
           f"{warmup:.0f} s, peak memory {torch.cuda.max_memory_allocated() / 2 ** 30:.1f} GiB", flush=True)
 
@@ -403,8 +447,9 @@ def bench_gpu(tmp):
 NEEDS = {'prepare': ('av', 'soundfile', 'tiktoken'), 'train': ('av', 'soundfile', 'tiktoken')}
 
 t_start = time.time()
-print(f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}, "
-      f"{'quick, ' if quick else ''}sections {','.join(sections)}", flush=True)
+print(f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
+      f"load average {os.getloadavg()[0]:.1f}, {'quick, ' if quick else ''}sections {','.join(sections)}",
+      flush=True)
 with tempfile.TemporaryDirectory(prefix='bench-') as tmp:
     for section in sections:
         missing = [m for m in NEEDS.get(section, ()) if not importlib.util.find_spec(m)]
@@ -419,4 +464,5 @@ header = ('figure', 'value', 'baseline', 'ratio', 'target', 'met')
 widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
 print('\n'.join('| ' + ' | '.join(str(v).ljust(w) for v, w in zip(r, widths)) + ' |'
                 for r in [header, tuple('-' * w for w in widths)] + rows))
-print(f"total: {time.time() - t_start:.0f} s, load average now {os.getloadavg()[0]:.1f} (other processes share these cores)")
+print(f"total: {time.time() - t_start:.0f} s, load average now {os.getloadavg()[0]:.1f} "
+      "(other processes share these cores)")

@@ -32,7 +32,8 @@ def _unknown(key, known, where):
 
 def configure(scope, argv=None, quiet=False):
     argv = sys.argv[1:] if argv is None else argv
-    known = {k: v for k, v in scope.items() if not k.startswith('_') and not k.isupper()  # UPPER_CASE: constants
+    # UPPER_CASE names are constants, not knobs
+    known = {k: v for k, v in scope.items() if not k.startswith('_') and not k.isupper()
              and isinstance(v, (bool, int, float, str, list, tuple, type(None)))}
     i = 0
     while i < len(argv):
@@ -46,7 +47,8 @@ def configure(scope, argv=None, quiet=False):
             except OSError as e:
                 raise SystemExit(f"cannot read config file {arg}: {e.strerror}")
             for key, value in namespace.items():
-                if key.startswith('_') or key == '__builtins__' or callable(value) or type(value).__name__ == 'module':
+                if (key.startswith('_') or key == '__builtins__' or callable(value)
+                        or type(value).__name__ == 'module'):
                     continue
                 if key not in known:
                     _unknown(key, known, arg)

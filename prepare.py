@@ -1,7 +1,7 @@
 """
 Raw recordings -> data/<name>/: memory-mapped frames, tokens, audio and their indexes.
 
-    python prepare.py                                   # the nursery corpus (data/nursery/raw -> data/nursery)
+    python prepare.py                               # the nursery corpus (data/nursery/raw -> data/nursery)
     python prepare.py --input_dir=/data/saycam --out_dir=data/saycam --fps=5 --image_size=224
     python prepare.py --input_dir=... --out_dir=... --shard=3/64   # one job of a cluster array ...
     python prepare.py --input_dir=... --out_dir=... --merge        # ... then one merge job
@@ -20,13 +20,13 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 import time
 import zlib
 from pathlib import Path
 
-# a worker is one core: OpenBLAS' own threads (the log-mel products) would spin on the cores the other workers need
-# and cost prepare.py 1.4x the CPU time (bench.py); set before numpy loads, so it holds when prepare.py is the script
+# a worker is one core: OpenBLAS' own threads (the log-mel products) would spin on the cores the other
+# workers need and cost prepare.py 1.4x the CPU time (bench.py); set before numpy loads, so it holds when
+# prepare.py is the script
 os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import av
 from av.video.reformatter import VideoReformatter
@@ -46,15 +46,16 @@ AUDIO_EXTS = ('.wav', '.flac')
 SAMPLE_RATE, MEL_HOP, MEL_WIN, N_FFT = 16000, 160, 400, 512  # 25 ms windows every 10 ms (Whisper, wav2vec)
 SPLITS = ('train', 'val', 'test')
 FRAME_DTYPE = np.dtype([('recording', 'i4'), ('t', 'f4'), ('age_days', 'f4'), ('split', 'u1'), ('mel', 'i8')])
-UTTERANCE_DTYPE = np.dtype([('tok_start', 'i8'), ('tok_len', 'i4'), ('frame_first', 'i8'), ('frame_last', 'i8'),
-                            ('recording', 'i4'), ('speaker', 'i2'), ('age_days', 'f4'), ('start', 'f4'),
-                            ('end', 'f4'), ('split', 'u1'), ('mel_start', 'i8'), ('mel_len', 'i4')])
+UTTERANCE_DTYPE = np.dtype([('tok_start', 'i8'), ('tok_len', 'i4'), ('frame_first', 'i8'),
+                            ('frame_last', 'i8'), ('recording', 'i4'), ('speaker', 'i2'),
+                            ('age_days', 'f4'), ('start', 'f4'), ('end', 'f4'), ('split', 'u1'),
+                            ('mel_start', 'i8'), ('mel_len', 'i4')])
 
 # -----------------------------------------------------------------------------
 input_dir = 'data/nursery/raw'  # recordings (+ sidecar transcripts, recordings.csv) and/or pair files
 out_dir = 'data/nursery'        # the prepared dataset; nothing is written outside it
 fps = 5.0                       # frames sampled per second of video, by timestamp (CVCL samples 5 fps)
-image_size = 64                 # stored frames are image_size x image_size (shorter side resized, centre crop)
+image_size = 64                 # stored frames: image_size x image_size (shorter side resized, centre crop)
 audio = True                    # store log-mel features of each recording's audio (own track or sidecar)
 n_mels = 64
 tokenizer = 'bpe'               # 'bpe' trains one on the training transcripts; or 'gpt2'; or a .tiktoken path
@@ -132,7 +133,8 @@ def video_frames(path, fps, size):
             w2, h2 = resize_crop(w, h, size)
             if turns % 2:
                 w2, h2 = h2, w2
-            rgb = reformatter.reformat(frame, w2, h2, 'rgb24', interpolation='AREA', **sws_threads).to_ndarray()
+            converted = reformatter.reformat(frame, w2, h2, 'rgb24', interpolation='AREA', **sws_threads)
+            rgb = converted.to_ndarray()
             return centre_crop(np.rot90(rgb, turns) if turns else rgb, size)
 
         for frame in container.decode(stream):
@@ -201,7 +203,8 @@ def log_mel(chunks, n_mels):
         if n > 0:
             windows = np.lib.stride_tricks.sliding_window_view(buf, MEL_WIN)[::MEL_HOP][:n] * window
             spectrum = np.fft.rfft(windows, N_FFT)
-            power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)  # no sqrt, as abs() would take
+            # no sqrt, as abs() would take
+            power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
             yield np.log(power @ filters.T + 1e-6).astype(np.float16)
             buf = buf[n * MEL_HOP:]
         pending, size = [buf], len(buf)
@@ -237,21 +240,33 @@ def discover(root):
         captioned = captioned or (ext in IMAGE_EXTS and path.with_suffix('.txt').exists())
         if ext in VIDEO_EXTS:
             if path.stem in seen:
-                skipped.append(dict(file=rel, reason=f"duplicate recording id {path.stem} (also {seen[path.stem]})"))
+                reason = f"duplicate recording id {path.stem} (also {seen[path.stem]})"
+                skipped.append(dict(file=rel, reason=reason))
                 continue
             seen[path.stem] = rel
             sidecars = {p.suffix.lower(): p for p in path.parent.glob(path.stem + '.*')}
             transcript = next((sidecars[e] for e in TRANSCRIPT_EXTS if e in sidecars), None)
             sound = next((sidecars[e] for e in AUDIO_EXTS if e in sidecars), None)
             units.append(('video', path, transcript, sound))
-        elif ext == '.json' and not any(path.with_suffix(e).exists() for e in VIDEO_EXTS) and is_pairs_json(path):
-            units.append(('pairs', path))
+        elif ext == '.json':
+            beside_video = any(path.with_suffix(e).exists() for e in VIDEO_EXTS)
+            if not beside_video and is_pairs_json(path):
+                units.append(('pairs', path))
     if captioned:
         units.append(('pairs', root))
     return units, skipped
 
+def source_name(path, root):
+    """A unit's file (or folder) as the user laid it out under the input folder: '.' for the folder itself."""
+    if Path(path) == Path(root):
+        return '.'
+    return str(Path(path).relative_to(root))
+
 def unit_key(unit, root):
-    rel = str(Path(unit[1]).relative_to(root)) if Path(unit[1]) != Path(root) else '_captioned_images'
+    """The unit's part folder: its source with the path separators flattened."""
+    rel = source_name(unit[1], root)
+    if rel == '.':
+        rel = '_captioned_images'
     return rel.replace(os.sep, '__')
 
 # ----------------------------------------------------------------------------- one part
@@ -271,8 +286,9 @@ def prepare_unit(job):
         shutil.rmtree(tmp)
         tmp.mkdir()
         info = dict(skipped=f"{type(e).__name__}: {e}")
-    info['source'] = str(Path(unit[1]).relative_to(root)) if Path(unit[1]) != Path(root) else '.'
-    relative = lambda text: text.replace(f"{root}{os.sep}", '')  # meta.json names files as the user laid them out
+    info['source'] = source_name(unit[1], root)
+    # meta.json names files as the user laid them out
+    relative = lambda text: text.replace(f"{root}{os.sep}", '')
     info['problems'] = [relative(p) for p in info.get('problems', [])]
     if 'skipped' in info:
         info['skipped'] = relative(info['skipped'])
@@ -322,8 +338,9 @@ def prepare_pairs(unit, root, tmp, cfg):
     groups = {}
     with open(tmp / 'frames.u8', 'wb') as f:
         for item in items:
-            group = groups.setdefault(item.group, dict(id=item.group, frames=0, times=[], mel=0, utterances=[],
-                                                       date=item.date, child=item.child))
+            new_group = dict(id=item.group, frames=0, times=[], mel=0, utterances=[], date=item.date,
+                             child=item.child)
+            group = groups.setdefault(item.group, new_group)
             first = group['frames']
             for k, image in enumerate(item.images):
                 f.write(load_image(image, cfg['image_size']).tobytes())
@@ -331,9 +348,10 @@ def prepare_pairs(unit, root, tmp, cfg):
             group['frames'] += len(item.images)
             for text, linked in zip(item.texts, item.text_images):
                 linked = linked or range(len(item.images))
-                group['utterances'].append(dict(start=group['times'][first + min(linked)],
-                                                end=group['times'][first + max(linked)], text=text, speaker='',
-                                                frames=[first + min(linked), first + max(linked)]))
+                first_frame, last_frame = first + min(linked), first + max(linked)
+                group['utterances'].append(dict(start=group['times'][first_frame],
+                                                end=group['times'][last_frame], text=text, speaker='',
+                                                frames=[first_frame, last_frame]))
     return dict(recordings=list(groups.values()), problems=problems)
 
 def frame_span(times, start, end):
@@ -348,7 +366,8 @@ def frame_span(times, start, end):
 def assign_splits(recordings, cfg):
     """Held-out recordings (or days) are spread evenly over the child's age, so that val and test see
     every stage of development; within each stretch of ages, a hash of the name picks the one held out."""
-    keys = [f"{r['child']}/{r['date']}" if cfg['split_by'] == 'day' and r['date'] else r['id'] for r in recordings]
+    by_day = cfg['split_by'] == 'day'
+    keys = [f"{r['child']}/{r['date']}" if by_day and r['date'] else r['id'] for r in recordings]
     order = {}
     for r, k in zip(recordings, keys):
         order.setdefault(k, (np.nan_to_num(r['age_days'], nan=np.inf), r['date'], k))
@@ -357,8 +376,8 @@ def assign_splits(recordings, cfg):
         want = round(len(order) * fraction) or int(fraction > 0 and len(order) >= 3)
         want = min(want, len(remaining) - 1)
         stride = len(remaining) / max(want, 1)
-        picked = [min(remaining[round(j * stride):round((j + 1) * stride)], key=lambda k: zlib.crc32(k.encode()))
-                  for j in range(want)]
+        stretches = [remaining[round(j * stride):round((j + 1) * stride)] for j in range(want)]
+        picked = [min(stretch, key=lambda k: zlib.crc32(k.encode())) for stretch in stretches]
         for k in picked:
             split[k] = value
         remaining = [k for k in remaining if k not in picked]
@@ -366,8 +385,8 @@ def assign_splits(recordings, cfg):
         r['split'] = split[k]
 
 def npy_writer(path, dtype, shape):
-    """An open .npy file, header written, for rows written in order: unlike a memmap's, the written pages never
-    count towards this process' memory, which stays flat however long the recordings (bench.py)."""
+    """An open .npy file, header written, for rows written in order: unlike a memmap's, the written pages
+    never count towards this process' memory, which stays flat however long the recordings (bench.py)."""
     f = open(path, 'wb')
     np.lib.format.write_array_header_1_0(f, dict(descr=np.lib.format.dtype_to_descr(np.dtype(dtype)),
                                                  fortran_order=False, shape=tuple(shape)))
@@ -383,7 +402,9 @@ def copy_bytes(src, offset, n, dst, block=1 << 20):
             dst.write(chunk)
             n -= len(chunk)
 
-def merge_parts(parts, out, units, root, table, skipped, cfg):
+def read_parts(parts, units, root, table, skipped):
+    """(recordings, problems) of the parts, in unit order, each recording with its part, its source and
+    its recordings.csv row; a unit that was skipped is added to `skipped`."""
     recordings, problems = [], []
     for unit in units:
         key = unit_key(unit, root)
@@ -397,22 +418,39 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
             r.update(part=key, source=info['source'], child=row.get('child', r.get('child') or ''),
                      date=row.get('date', r.get('date') or ''), age_days=row.get('age_days', float('nan')))
             recordings.append(r)
-    if not recordings:
-        raise SystemExit(f"no usable recordings in {root}; skipped: {skipped[:5]}")
-    assign_splits(recordings, cfg)
-    normalise = (lambda text: ' '.join(text.lower().split())) if cfg['lowercase'] else (lambda t: ' '.join(t.split()))
-    tmp_dir = out / '.merge-tmp'
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
+    return recordings, problems
+
+def text_normaliser(lowercase):
+    """A text as the tokenizer trains on it and encodes it: whitespace collapsed, lower-cased if asked."""
+    if lowercase:
+        return lambda text: ' '.join(text.lower().split())
+    return lambda text: ' '.join(text.split())
+
+def write_tokenizer(recordings, tmp_dir, cfg):
+    """Trains or copies the tokenizer into tmp_dir (nothing to write for 'gpt2'); returns it loaded."""
+    normalise = text_normaliser(cfg['lowercase'])
     if cfg['tokenizer'] == 'bpe':  # trained on the training split only, so val/test words stay unseen
-        save_tokenizer(train_bpe((normalise(u['text']) for r in recordings if r['split'] == 0
-                                  for u in r['utterances']), cfg['vocab_size']), tmp_dir / 'tokenizer.tiktoken')
+        texts = (normalise(u['text']) for r in recordings if r['split'] == 0 for u in r['utterances'])
+        save_tokenizer(train_bpe(texts, cfg['vocab_size']), tmp_dir / 'tokenizer.tiktoken')
     elif cfg['tokenizer'] != 'gpt2':  # a shared .tiktoken file, e.g. to evaluate on another corpus
         shutil.copyfile(cfg['tokenizer'], tmp_dir / 'tokenizer.tiktoken')
-    enc = load_tokenizer(tmp_dir / 'tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2')
-    token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
-    speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
+    return load_tokenizer(tokenizer_path(tmp_dir, cfg))
 
+def copy_media(parts, r, part_rows, frames, mels, cfg):
+    """Appends a recording's frames, and its mel rows if it has any, to the merged files. part_rows holds
+    the rows already taken from each part's frames.u8 / mel.f16: a part can hold several recordings."""
+    size, n_mels = cfg['image_size'], cfg['n_mels']
+    f0, m0 = part_rows.get(r['part'], (0, 0))
+    copy_bytes(parts / r['part'] / 'frames.u8', f0 * size * size * 3, r['frames'] * size * size * 3, frames)
+    if r['mel'] > 0:
+        copy_bytes(parts / r['part'] / 'mel.f16', m0 * n_mels * 2, r['mel'] * n_mels * 2, mels)
+    part_rows[r['part']] = (f0 + r['frames'], m0 + r['mel'])
+
+def write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg):
+    """Writes frames, audio_mel, frame_index, tokens and utterances into tmp_dir, the recordings in order,
+    and gives each recording its frame_range and n_utterances; returns (files, utterances): each file's
+    shape, as meta.json lists it, and the utterance table."""
+    normalise = text_normaliser(cfg['lowercase'])
     n_frames, n_mel = sum(r['frames'] for r in recordings), sum(r['mel'] for r in recordings)
     size = cfg['image_size']
     frames = npy_writer(tmp_dir / 'frames.npy', np.uint8, (n_frames, size, size, 3))
@@ -420,28 +458,27 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
     frame_index = np.zeros(n_frames, FRAME_DTYPE)
     utterances, tokens = [], []
     frame_row, mel_row, tok_row = 0, 0, 0
-    part_rows = {}  # rows already read from each part's frames.u8 / mel.f16
+    part_rows = {}
     for rec_id, r in enumerate(tqdm(recordings, desc='merge', disable=None)):
-        n, (f0, m0) = r['frames'], part_rows.get(r['part'], (0, 0))
-        copy_bytes(parts / r['part'] / 'frames.u8', f0 * size * size * 3, n * size * size * 3, frames)
-        has_mel = r['mel'] > 0
-        if has_mel:
-            copy_bytes(parts / r['part'] / 'mel.f16', m0 * cfg['n_mels'] * 2, r['mel'] * cfg['n_mels'] * 2, mels)
-        part_rows[r['part']] = (f0 + n, m0 + r['mel'])
+        copy_media(parts, r, part_rows, frames, mels, cfg)
+        n, has_mel = r['frames'], r['mel'] > 0
         times = np.asarray(r['times'], np.float32)
         mel_of = lambda t: mel_row + np.clip((np.asarray(t) * 100).astype(np.int64), 0, r['mel'] - 1)
+        frame_mel = mel_of(times) if has_mel else [-1] * n
         frame_index[frame_row:frame_row + n] = list(zip(
-            [rec_id] * n, times, [r['age_days']] * n, [r['split']] * n,
-            mel_of(times) if has_mel else [-1] * n))
+            [rec_id] * n, times, [r['age_days']] * n, [r['split']] * n, frame_mel))
         texts = [normalise(u['text']) for u in r['utterances']]
         for u, ids in zip(r['utterances'], enc.encode_ordinary_batch(texts, num_threads=1)):
             if not ids:
                 continue
-            start_mel = int(mel_of(u['start'])) if has_mel else -1
-            mel_len = int(min(round((u['end'] - u['start']) * 100), mel_row + r['mel'] - start_mel)) if has_mel else 0
-            utterances.append((tok_row, len(ids), frame_row + u['frames'][0], frame_row + u['frames'][1], rec_id,
-                               speakers.index(u['speaker']), r['age_days'], u['start'], u['end'], r['split'],
-                               start_mel, max(mel_len, 1) if has_mel else 0))
+            start_mel, mel_len = -1, 0
+            if has_mel:
+                start_mel = int(mel_of(u['start']))
+                mel_left = mel_row + r['mel'] - start_mel
+                mel_len = max(int(min(round((u['end'] - u['start']) * 100), mel_left)), 1)
+            utterances.append((tok_row, len(ids), frame_row + u['frames'][0], frame_row + u['frames'][1],
+                               rec_id, speakers.index(u['speaker']), r['age_days'], u['start'], u['end'],
+                               r['split'], start_mel, mel_len))
             tokens.append(np.asarray(ids, token_dtype))
             tok_row += len(ids)
         r.update(frame_range=[frame_row, frame_row + n], n_utterances=len(texts))
@@ -458,24 +495,27 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
                  utterances=[len(utterances)])
     if n_mel:
         files['audio_mel'] = [mel_row, cfg['n_mels']]
+    return files, utterances
 
+def split_counts(recordings, utterances):
+    """Recordings, frames, utterances, tokens and hours of video in each split, as meta.json counts them."""
     counts = {}
     for s, name in enumerate(SPLITS):
         rs = [r for r in recordings if r['split'] == s]
         us = utterances[utterances['split'] == s]
+        seconds = sum(r['duration'] for r in rs if 'duration' in r)
         counts[name] = dict(recordings=len(rs), frames=sum(r['frames'] for r in rs), utterances=len(us),
-                            tokens=int(us['tok_len'].sum()), hours=round(sum(r['duration'] for r in rs
-                                                                            if 'duration' in r) / 3600, 4))
-    meta = dict(version=VERSION, args=cfg, image_size=size, fps=cfg['fps'], n_mels=cfg['n_mels'], mel_hz=100,
-                tokenizer='tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2',
-                vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
-                files=files, counts=counts, speakers=speakers,
-                recordings=[dict(id=r['id'], child=r['child'], date=r['date'], age_days=r['age_days'],
-                                 source=r['source'], duration=r.get('duration'), split=SPLITS[r['split']],
-                                 frames=r['frame_range'],
-                                 utterances=int(r['n_utterances'])) for r in recordings],
-                sources=[str(Path(u[1]).relative_to(root)) if Path(u[1]) != root else '.' for u in units],
-                skipped=skipped, problems=problems)
+                            tokens=int(us['tok_len'].sum()), hours=round(seconds / 3600, 4))
+    return counts
+
+def recording_entry(r):
+    """A recording as meta.json lists it."""
+    return dict(id=r['id'], child=r['child'], date=r['date'], age_days=r['age_days'], source=r['source'],
+                duration=r.get('duration'), split=SPLITS[r['split']], frames=r['frame_range'],
+                utterances=int(r['n_utterances']))
+
+def swap_into_place(tmp_dir, out, meta):
+    """Moves the merged files from tmp_dir into out and writes meta.json last."""
     # a reader sees either the old dataset, or none (no meta.json), or the new one: never a mix
     (out / 'meta.json').unlink(missing_ok=True)
     (out / 'audio_mel.npy').unlink(missing_ok=True)  # a stale one from an earlier run with audio
@@ -483,6 +523,28 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
         os.replace(tmp_dir / name, out / name)
     atomic_write(out / 'meta.json', json.dumps(meta, indent=1, allow_nan=True))
     shutil.rmtree(tmp_dir)
+
+def merge_parts(parts, out, units, root, table, skipped, cfg):
+    """Concatenates the parts into the dataset in out, by way of out/.merge-tmp; returns its meta."""
+    recordings, problems = read_parts(parts, units, root, table, skipped)
+    if not recordings:
+        raise SystemExit(f"no usable recordings in {root}; skipped: {skipped[:5]}")
+    assign_splits(recordings, cfg)
+    tmp_dir = out / '.merge-tmp'
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    enc = write_tokenizer(recordings, tmp_dir, cfg)
+    token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
+    speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
+    files, utterances = write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg)
+    meta = dict(version=VERSION, args=cfg, image_size=cfg['image_size'], fps=cfg['fps'], n_mels=cfg['n_mels'],
+                mel_hz=100, tokenizer='tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2',
+                vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
+                files=files, counts=split_counts(recordings, utterances), speakers=speakers,
+                recordings=[recording_entry(r) for r in recordings],
+                sources=[source_name(u[1], root) for u in units],
+                skipped=skipped, problems=problems)
+    swap_into_place(tmp_dir, out, meta)
     return meta
 
 # ----------------------------------------------------------------------------- main
@@ -501,7 +563,8 @@ def main(cfg):
     fingerprint = hashlib.sha1(json.dumps([cfg[k] for k in PREPARE_KEYS]).encode()).hexdigest()[:8]
     parts = out / f"parts-{fingerprint}"
     # what made the data; not where it lies or how the work was spread (a moved dataset is the same one)
-    settings = {k: v for k, v in cfg.items() if k not in ('out_dir', 'workers', 'shard', 'merge', 'keep_parts', 'force')}
+    settings = {k: v for k, v in cfg.items()
+                if k not in ('out_dir', 'workers', 'shard', 'merge', 'keep_parts', 'force')}
     if (out / 'meta.json').exists() and not cfg['force'] and not cfg['shard']:
         meta = json.loads((out / 'meta.json').read_text())
         if meta.get('args') == settings and meta.get('version') == VERSION:
@@ -518,7 +581,8 @@ def main(cfg):
         jobs = [(u, root, parts, cfg) for u in todo]
         if cfg['workers'] > 1 and len(jobs) > 1:
             with multiprocessing.get_context('spawn').Pool(cfg['workers']) as pool:
-                for _ in tqdm(pool.imap_unordered(prepare_unit, jobs), total=len(jobs), desc='decode', disable=None):
+                decoded = pool.imap_unordered(prepare_unit, jobs)
+                for _ in tqdm(decoded, total=len(jobs), desc='decode', disable=None):
                     pass
         else:
             for job in tqdm(jobs, desc='decode', disable=None):
@@ -537,8 +601,8 @@ def main(cfg):
     hours = sum(c[s]['hours'] for s in SPLITS)
     print(f"prepared {out} in {seconds:.1f}s ({hours * 3600 / seconds:.1f} s of video per second)")
     for s in SPLITS:
-        print(f"  {s:5s}: {c[s]['recordings']:4d} recordings {c[s]['hours']:7.3f} h {c[s]['frames']:8d} frames "
-              f"{c[s]['utterances']:7d} utterances {c[s]['tokens']:8d} tokens")
+        print(f"  {s:5s}: {c[s]['recordings']:4d} recordings {c[s]['hours']:7.3f} h "
+              f"{c[s]['frames']:8d} frames {c[s]['utterances']:7d} utterances {c[s]['tokens']:8d} tokens")
     print(f"  vocab: {meta['vocab_size']}  image: {cfg['image_size']}px at {cfg['fps']:g} fps  audio: "
           f"{'log-mel' if 'audio_mel' in meta['files'] else 'none'}  skipped: {len(meta['skipped'])} files  "
           f"problems: {len(meta['problems'])} lines (listed in meta.json)")

@@ -133,7 +133,8 @@ def read_ranks(path):
                 token_b64, rank = line.split()
                 token, rank = base64.b64decode(token_b64, validate=True), int(rank)
             except ValueError:  # also binascii.Error
-                raise ValueError(f'{path}:{lineno}: expected "<base64 token> <rank>", got {line[:80]!r}') from None
+                raise ValueError(f'{path}:{lineno}: expected "<base64 token> <rank>", '
+                                 f'got {line[:80]!r}') from None
             if token in ranks:
                 raise ValueError(f'{path}:{lineno}: token {token!r} already has rank {ranks[token]}')
             if rank in lines:
@@ -158,14 +159,16 @@ def load_tokenizer(path_or_name):
     if os.path.isfile(path):
         ranks = read_ranks(path)
         name = os.path.splitext(os.path.basename(path))[0]
-        return tiktoken.Encoding(name=name, pat_str=PAT, mergeable_ranks=ranks, special_tokens={EOT: len(ranks)})
+        return tiktoken.Encoding(name=name, pat_str=PAT, mergeable_ranks=ranks,
+                                 special_tokens={EOT: len(ranks)})
     if path in tiktoken.list_encoding_names():
         try:
             return tiktoken.get_encoding(path)
         except Exception as e:  # offline: requests' ConnectionError; a bad cache: ValueError
             raise RuntimeError(
-                f"tiktoken's cache lacks the '{path}' encoding and could not download it ({type(e).__name__}). "
-                f"Run tiktoken.get_encoding('{path}') once on a machine with network and copy its cache "
-                "(TIKTOKEN_CACHE_DIR, default <tmp>/data-gym-cache), or train a corpus tokenizer.") from e
+                f"tiktoken's cache lacks the '{path}' encoding and could not download it "
+                f"({type(e).__name__}). Run tiktoken.get_encoding('{path}') once on a machine with network "
+                "and copy its cache (TIKTOKEN_CACHE_DIR, default <tmp>/data-gym-cache), or train a corpus "
+                "tokenizer.") from e
     raise FileNotFoundError(f'{path}: no such tokenizer file, and not a tiktoken encoding '
                             f'({", ".join(tiktoken.list_encoding_names())})')

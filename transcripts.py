@@ -112,7 +112,8 @@ def _decode_lines(path, problems):
     line: it is reported, returned decoded with U+FFFD, and its number is put in `bad`."""
     data = Path(path).read_bytes()
     # Windows subtitle tools write UTF-16; UTF-32's BOM starts like UTF-16's, so it is tried first
-    boms = {'utf-32': (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), 'utf-16': (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
+    boms = {'utf-32': (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE),
+            'utf-16': (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
     encoding = next((name for name, marks in boms.items() if data.startswith(marks)), None)
     try:
         data = data.decode(encoding).encode('utf-8') if encoding else data
@@ -175,7 +176,8 @@ def _read_cues(path, lines, bad, problems, vtt=False):
     cues, block = [], []
     for n, line in enumerate(lines + [''], 1):
         line = '' if n in bad else line.strip()
-        if '-->' in line and any('-->' in text for _, text in block):  # the blank line before a cue is missing
+        # the blank line before a cue is missing
+        if '-->' in line and any('-->' in text for _, text in block):
             carry = [block.pop()] if block[-1][1].isdigit() else []  # its cue number
             cues.append(block)
             block = carry
@@ -311,8 +313,11 @@ def _pair_records(doc):
     """('llava' | 'frames', records) for the pair JSON formats, else (None, None)."""
     records = doc.get('data') if isinstance(doc, dict) else doc
     first = next((r for r in records if isinstance(r, dict)), {}) if isinstance(records, list) else {}
-    kind = 'llava' if 'conversations' in first else 'frames' if 'frame_filenames' in first else None
-    return kind, records if kind else None
+    if 'conversations' in first:
+        return 'llava', records
+    if 'frame_filenames' in first:
+        return 'frames', records
+    return None, None
 
 def is_pairs_json(path):
     """True for LLaVA / EgoBabyVLM manifest / CVCL train JSON, False for Whisper JSON or anything else."""
@@ -398,7 +403,8 @@ def _read_caption_folder(root, problems):
     items, uncaptioned = [], []
     for image in sorted(p for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file()):
         caption = image.with_suffix('.txt')
-        if not caption.is_file():  # e.g. the media/ of a LLaVA JSON in the same tree: one summary, not one each
+        # e.g. the media/ of a LLaVA JSON in the same tree: one summary, not one each
+        if not caption.is_file():
             uncaptioned.append(image)
             continue
         try:

@@ -1,4 +1,5 @@
-# The CPU quickstart: all three objectives on the nursery corpus (python data/nursery/make.py; python prepare.py).
+# The CPU quickstart: all three objectives on the nursery corpus
+# (python data/nursery/make.py; python prepare.py).
 # 1000 steps of ~0.33 s on 2 CPU cores (bf16 autocast, measured with another job running): 5 to 6 minutes.
 # 2.2M parameters (vision 0.82M, text 0.90M with the nursery's 821-token vocabulary, connector and contrastive
 # heads 0.03M each, temporal 0.43M); the model defaults of train.py are this size. What it learns: README.md.
@@ -18,5 +19,6 @@ log_interval = 25
 probe_trials = 600     # the nursery's 968 val utterances give ~600 trials: a 95% interval of about +-0.035
 block_size = 16        # the nursery's utterances: 4 tokens at the median, 9 at the 99th percentile
 # the nursery's object and place names (data/nursery/world.py), a superset of Labeled-S' 22 categories
-probe_words = ('ball,apple,banana,cup,bottle,spoon,car,cat,dog,duck,bear,book,chair,table,crib,basket,bucket,shoe,'
-               'block,toy,puzzle,paper,computer,door,window,tree,flower,hand,foot,room,kitchen,floor,sand,road,stairs,ground')
+probe_words = ('ball,apple,banana,cup,bottle,spoon,car,cat,dog,duck,bear,book,chair,table,crib,basket,'
+               'bucket,shoe,block,toy,puzzle,paper,computer,door,window,tree,flower,hand,foot,room,kitchen,'
+               'floor,sand,road,stairs,ground')

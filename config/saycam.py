@@ -1,7 +1,8 @@
 # The lab-server recipe for a real corpus: SAYCam-S, BabyView, or your own head-camera recordings.
-#   python prepare.py --input_dir=/data/saycam --out_dir=data/saycam --fps=5 --image_size=224 --vocab_size=6000
-#   torchrun --standalone --nproc_per_node=8 train.py config/saycam.py                  # all objectives
-#   torchrun --standalone --nproc_per_node=8 train.py config/saycam.py config/cvcl.py   # a baseline, same size
+#   python prepare.py --input_dir=/data/saycam --out_dir=data/saycam --fps=5 --image_size=224 \
+#       --vocab_size=6000
+#   torchrun --standalone --nproc_per_node=8 train.py config/saycam.py                 # all objectives
+#   torchrun --standalone --nproc_per_node=8 train.py config/saycam.py config/cvcl.py  # a baseline, same size
 # gradient_accumulation_steps is over all ranks: 8 GPUs run one micro-batch each, 1 GPU runs 8 in turn,
 # and both train on the same global batch of 512 pairs + 128 clips per step.
 # Size: the BabyLLaVA baseline's language model (GPT-2, 8 layers of width 256, 6k vocabulary) and a
@@ -42,4 +43,6 @@ eval_interval = 1000
 eval_iters = 20
 log_interval = 20
 probe_trials = 1000
-probe_words = 'ball,basket,car,cat,chair,computer,crib,door,floor,foot,ground,hand,kitchen,paper,puzzle,road,room,sand,stairs,table,toy,window'  # Labeled-S
+# Labeled-S' 22 categories
+probe_words = ('ball,basket,car,cat,chair,computer,crib,door,floor,foot,ground,hand,kitchen,paper,puzzle,'
+               'road,room,sand,stairs,table,toy,window')

@@ -7,8 +7,9 @@ import numpy as np
 
 def write_video(path, seconds=3.0, fps=10, size=(96, 72), colour=None, tone=None, rotation=None,
                 frame_times=None, sample_rate=16000):
-    """colour(t) -> (r, g, b), or a whole (h, w, 3) picture, fills each frame; tone(t_array) -> float32 samples in [-1, 1] is the
-    audio (None: no audio track); frame_times gives explicit (variable-rate) timestamps."""
+    """colour(t) -> (r, g, b), or a whole (h, w, 3) picture, fills each frame; tone(t_array) -> float32
+    samples in [-1, 1] is the audio (None: no audio track); frame_times gives explicit (variable-rate)
+    timestamps."""
     colour = colour or (lambda t: (int(40 * t) % 256, 80, 160))
     times = frame_times if frame_times is not None else np.arange(int(seconds * fps)) / fps
     with av.open(str(path), 'w') as out:
@@ -46,6 +47,8 @@ def write_video(path, seconds=3.0, fps=10, size=(96, 72), colour=None, tone=None
 
 def write_srt(path, cues):
     """cues: [(start, end, text)] in seconds."""
-    stamp = lambda s: f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}:{int(s % 60):02d},{round(s % 1 * 1000):03d}"
-    path.write_text(''.join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n" for i, (a, b, text) in enumerate(cues, 1)))
+    stamp = lambda s: (f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}:{int(s % 60):02d},"
+                       f"{round(s % 1 * 1000):03d}")
+    srt = ''.join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n" for i, (a, b, text) in enumerate(cues, 1))
+    path.write_text(srt)
     return path

@@ -8,11 +8,12 @@ import sys
 from conftest import ROOT
 
 FIGURES = ['prepare: frame path', 'prepare: prepare.main, ', 'prepare: peak RSS', 'train: images/s',
-           'train: tokens/s', 'train: waiting for data', 'train: MFU', 'evaluate: similarity', 'evaluate: text_nll',
-           'evaluate: surprise']
+           'train: tokens/s', 'train: waiting for data', 'train: MFU', 'evaluate: similarity',
+           'evaluate: text_nll', 'evaluate: surprise']
 
 def run_bench(*args):
-    return subprocess.run([sys.executable, str(ROOT / 'bench.py'), *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, str(ROOT / 'bench.py'), *args], capture_output=True, text=True,
+                          cwd=ROOT)
 
 def test_quick_bench_prints_every_figure_with_its_ratio():
     result = run_bench('--quick')
@@ -32,7 +33,8 @@ def test_quick_bench_prints_every_figure_with_its_ratio():
         float(value)
     if not importlib.util.find_spec('transformers'):
         assert any(line.startswith('hf: skipped (transformers is not installed') for line in lines)
-    assert any(line.startswith('gpu: skipped') for line in lines) or any(f.startswith('gpu:') for f in figures)
+    assert (any(line.startswith('gpu: skipped') for line in lines)
+            or any(f.startswith('gpu:') for f in figures))
 
 def test_unknown_section_is_an_error():
     result = run_bench('--only=trian')

@@ -3,13 +3,15 @@ import pytest
 from configurator import configure
 
 def knobs():
-    return dict(batch_size=8, learning_rate=6e-4, out_dir='out', compile=False, init_from=None, betas=(0.9, 0.95))
+    return dict(batch_size=8, learning_rate=6e-4, out_dir='out', compile=False, init_from=None,
+                betas=(0.9, 0.95))
 
 def test_file_then_overrides(tmp_path):
     cfg_file = tmp_path / 'small.py'
     cfg_file.write_text("batch_size = 4\nlearning_rate = batch_size * 1e-4  # derived inside the file\n")
     scope = knobs()
-    config = configure(scope, [str(cfg_file), '--batch_size=2', '--out_dir', 'runs/a', '--compile'], quiet=True)
+    argv = [str(cfg_file), '--batch_size=2', '--out_dir', 'runs/a', '--compile']
+    config = configure(scope, argv, quiet=True)
     assert config == dict(batch_size=2, learning_rate=4e-4, out_dir='runs/a', compile=True, init_from=None,
                           betas=(0.9, 0.95))
     assert scope['batch_size'] == 2 and scope['compile'] is True
@@ -36,7 +38,8 @@ def test_errors_name_the_problem(argv, message):
 def test_unknown_key_in_config_file_names_file(tmp_path):
     cfg_file = tmp_path / 'typo.py'
     cfg_file.write_text("import math\nlearning_rat = math.sqrt(2)\n")
-    with pytest.raises(SystemExit, match=r"typo.py: unknown config key 'learning_rat'; did you mean 'learning_rate'"):
+    message = r"typo.py: unknown config key 'learning_rat'; did you mean 'learning_rate'"
+    with pytest.raises(SystemExit, match=message):
         configure(knobs(), [str(cfg_file)], quiet=True)
 
 def test_prints_resolved_config(capsys):

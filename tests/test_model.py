@@ -11,17 +11,20 @@ ALL = dict(contrastive=1.0, caption=1.0, temporal=1.0)
 EOT = 63
 
 def tiny(**kw):
-    args = dict(image_size=16, patch_size=4, vit_layer=1, vit_embd=32, vit_head=2, vocab_size=64, block_size=8,
-                n_layer=1, n_embd=32, n_head=2, prefix_tokens=4, embed_dim=32, clip_len=3, temporal_layer=1)
+    args = dict(image_size=16, patch_size=4, vit_layer=1, vit_embd=32, vit_head=2, vocab_size=64,
+                block_size=8, n_layer=1, n_embd=32, n_head=2, prefix_tokens=4, embed_dim=32, clip_len=3,
+                temporal_layer=1)
     torch.manual_seed(0)
     return BabyVLM(ModelConfig(**{**args, **kw}), verbose=False)
 
 def make_batch(B=4, clips=3, K=3, size=16, vocab=60, seed=0):
     g = torch.Generator().manual_seed(seed)
-    texts = [torch.randint(0, vocab, (int(torch.randint(1, 7, (), generator=g)),), generator=g).tolist() for _ in range(B)]
+    texts = [torch.randint(0, vocab, (int(torch.randint(1, 7, (), generator=g)),), generator=g).tolist()
+             for _ in range(B)]
     text, text_len = text_batch(texts, EOT, 8)
-    return dict(images=torch.randint(0, 256, (B, size, size, 3), generator=g, dtype=torch.uint8), text=text,
-                text_len=text_len, clips=torch.randint(0, 256, (clips, K, size, size, 3), generator=g, dtype=torch.uint8))
+    images = torch.randint(0, 256, (B, size, size, 3), generator=g, dtype=torch.uint8)
+    clip_frames = torch.randint(0, 256, (clips, K, size, size, 3), generator=g, dtype=torch.uint8)
+    return dict(images=images, text=text, text_len=text_len, clips=clip_frames)
 
 def test_text_batch_layout():
     text, n = text_batch([[5, 6, 7], [], list(range(20))], EOT, 8)
@@ -135,7 +138,8 @@ def test_surprise_reads_long_clips_with_a_window():
 def test_flops_follow_palm_formula():
     model = tiny()
     c = model.config
-    flops = model.flops(n_pairs=2, n_clips=0, weights=dict(contrastive=1.0), trainable={'vision', 'text', 'contrastive'})
+    flops = model.flops(n_pairs=2, n_clips=0, weights=dict(contrastive=1.0),
+                        trainable={'vision', 'text', 'contrastive'})
     N = sum(p.numel() for n, p in model.vision.named_parameters() if p.dim() >= 2 and 'wpe' not in n)
     T = model.n_patches
     assert flops['vision'] == 2 * (6 * N * T + 12 * c.vit_layer * c.vit_embd * T * T)

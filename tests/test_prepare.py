@@ -38,7 +38,8 @@ def make_corpus(root, n=5, seconds=4.0):
         name = f"rec{i:02d}"
         write_video(root / f"{name}.mp4", seconds=seconds, colour=lambda t, i=i: (int(40 * t), 30 * i, 0),
                     tone=lambda t: 0.2 * np.sin(2 * np.pi * 300 * t))
-        write_srt(root / f"{name}.srt", [(s + 0.1, s + 0.9, WORDS[(i + s) % len(WORDS)]) for s in range(int(seconds))])
+        cues = [(s + 0.1, s + 0.9, WORDS[(i + s) % len(WORDS)]) for s in range(int(seconds))]
+        write_srt(root / f"{name}.srt", cues)
         rows.append(f"{name},A,2020-0{1 + i % 9}-01,{200 + 30 * i}")
     (root / 'recordings.csv').write_text('\n'.join(rows) + '\n')
     return root
@@ -160,7 +161,8 @@ def test_shards_merge_and_workers_match_single_run(tmp_path):
         assert not (tmp_path / 'sharded' / 'meta.json').exists()
     run(tmp_path / 'raw', tmp_path / 'sharded', merge=True)
     run(tmp_path / 'raw', tmp_path / 'two', workers=2)
-    assert dataset_bytes(tmp_path / 'sharded') == dataset_bytes(tmp_path / 'one') == dataset_bytes(tmp_path / 'two')
+    one = dataset_bytes(tmp_path / 'one')
+    assert dataset_bytes(tmp_path / 'sharded') == one == dataset_bytes(tmp_path / 'two')
 
 def test_merge_before_all_shards_is_an_error(tmp_path):
     make_corpus(tmp_path / 'raw', n=3, seconds=1.0)
@@ -203,7 +205,8 @@ def test_failed_prepare_keeps_previous_dataset(tmp_path):
     make_corpus(tmp_path / 'raw', n=3, seconds=1.0)
     run(tmp_path / 'raw', tmp_path / 'out')
     before = dataset_bytes(tmp_path / 'out')
-    (tmp_path / 'raw' / 'recordings.csv').write_text('recording,child,date,age_days\nrec00,A,2020-01-01,lots\n')
+    (tmp_path / 'raw' / 'recordings.csv').write_text('recording,child,date,age_days\n'
+                                                     'rec00,A,2020-01-01,lots\n')
     with pytest.raises(SystemExit, match=r'recordings.csv:2'):
         run(tmp_path / 'raw', tmp_path / 'out', force=True)
     assert dataset_bytes(tmp_path / 'out') == before
@@ -231,7 +234,8 @@ def test_pair_inputs_llava_manifest_and_captioned_images(tmp_path):
         placeholder_images(folder, json.loads((folder / 'data.json').read_text()))
     manifest = raw / 'ego'
     manifest.mkdir()
-    records = [dict(utterance=f"look at the {w}", frame_filenames=[f"v1/v1_{k}.jpg" for k in (2 * i + 1, 2 * i + 2)],
+    records = [dict(utterance=f"look at the {w}",
+                    frame_filenames=[f"v1/v1_{k}.jpg" for k in (2 * i + 1, 2 * i + 2)],
                     utterance_num=i + 1, video_filename='v1.mp4', transcript_filename='v1.json')
                for i, w in enumerate(['dog', 'cup'])]
     records.append(dict(utterance='escape', frame_filenames=['../../../etc/passwd'], utterance_num=3,

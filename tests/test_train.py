@@ -14,18 +14,21 @@ from tokenizer import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 # a model a few steps of which take well under a second on one CPU core
-TINY = ['--patch_size=8', '--vit_layer=1', '--vit_embd=32', '--vit_head=2', '--n_layer=1', '--n_embd=32', '--n_head=2',
-        '--embed_dim=32', '--block_size=16', '--clip_len=3', '--temporal_layer=1', '--batch_size=4',
-        '--clip_batch_size=2', '--eval_iters=1', '--probe_trials=16', '--log_interval=1', '--warmup_iters=2',
-        '--learning_rate=3e-3', '--dtype=float32']
+TINY = ['--patch_size=8', '--vit_layer=1', '--vit_embd=32', '--vit_head=2', '--n_layer=1', '--n_embd=32',
+        '--n_head=2', '--embed_dim=32', '--block_size=16', '--clip_len=3', '--temporal_layer=1',
+        '--batch_size=4', '--clip_batch_size=2', '--eval_iters=1', '--probe_trials=16', '--log_interval=1',
+        '--warmup_iters=2', '--learning_rate=3e-3', '--dtype=float32']
 
 def train(data, out, *args, torchrun=False, check=True):
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2'] if torchrun else [sys.executable]
+    cmd = [sys.executable]
+    if torchrun:
+        cmd += ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2']
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     result = subprocess.run(cmd + ['train.py', f'--data_dir={data}', f'--out_dir={out}', *TINY, *args],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     if check and result.returncode:
-        raise AssertionError(f"train.py failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(f"train.py failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                             f"{result.stderr[-3000:]}")
     return result
 
 def load(path):
@@ -49,15 +52,16 @@ def test_trains_logs_and_saves(tiny_dataset, tmp_path):
               f"--probe_words={','.join(val_words(tiny_dataset))}")
     lines = [l for l in r.stdout.splitlines() if l.startswith('step ')]
     assert len(lines) == 4
-    pattern = (r"step +\d+ \| loss [\d.]+ \| contrastive [\d.]+ caption [\d.]+ temporal [\d.]+ \| lr [\d.e+-]+ \| "
-               r"\d+ ms \| \d+ img/s \| \d+ tok/s \| bf16 MFU \(dense\) n/a")
+    pattern = (r"step +\d+ \| loss [\d.]+ \| contrastive [\d.]+ caption [\d.]+ temporal [\d.]+ \| "
+               r"lr [\d.e+-]+ \| \d+ ms \| \d+ img/s \| \d+ tok/s \| bf16 MFU \(dense\) n/a")
     assert all(re.fullmatch(pattern, l) for l in lines), lines
     summary = dict(l.split(': ', 1) for l in r.stdout.split('\n---\n')[1].splitlines())
     for key in ('val_loss', 'val_contrastive', 'val_caption', 'val_temporal', 'probe_acc', 'training_seconds',
                 'images_per_sec', 'tokens_per_sec', 'mfu_percent', 'num_steps', 'num_params_M', 'device'):
         assert key in summary
     assert summary['num_steps'] == '4' and summary['mfu_percent'] == 'n/a'
-    assert re.fullmatch(r"[01]\.\d{4} \(n=\d+, chance 0.25, readout similarity\)", summary['probe_acc']), summary['probe_acc']
+    probe_acc = summary['probe_acc']
+    assert re.fullmatch(r"[01]\.\d{4} \(n=\d+, chance 0.25, readout similarity\)", probe_acc), probe_acc
     ckpt = load(tmp_path / 'ckpt.pt')  # weights_only: tensors and plain Python only
     assert ckpt['iter_num'] == 4 and ckpt['config']['order'] == 'age' and ckpt['model_args']['n_embd'] == 32
     assert {'model', 'optimizer', 'scaler', 'rng', 'data', 'best_val_loss'} <= ckpt.keys()
@@ -79,7 +83,8 @@ def test_exact_resume(tiny_dataset, tmp_path):
         assert torch.equal(a['model'][k], b['model'][k]), k
     for i, state in a['optimizer']['state'].items():
         assert torch.equal(state['exp_avg'], b['optimizer']['state'][i]['exp_avg'])
-    steps = [l.split(',')[0] for l in (tmp_path / 'resumed' / 'log.csv').read_text().splitlines()[1:] if ',train,' in l]
+    log = (tmp_path / 'resumed' / 'log.csv').read_text().splitlines()[1:]
+    steps = [l.split(',')[0] for l in log if ',train,' in l]
     assert steps == ['1', '2', '3', '4', '5', '6']
 
 def test_ddp_two_ranks_equal_one_process(tiny_dataset, tmp_path):
@@ -106,7 +111,8 @@ def test_non_finite_loss_stops_and_keeps_the_checkpoint(tiny_dataset, trained, t
     before = (tmp_path / 'ckpt.pt').read_bytes()
     r = train(tiny_dataset, tmp_path, '--max_iters=4', '--init_from=resume', check=False)
     assert r.returncode == 1
-    assert re.search(r"step 2: non-finite loss/gradients .* the last good checkpoint is .*ckpt.pt", r.stderr), r.stderr
+    message = r"step 2: non-finite loss/gradients .* the last good checkpoint is .*ckpt.pt"
+    assert re.search(message, r.stderr), r.stderr
     assert (tmp_path / 'ckpt.pt').read_bytes() == before
 
 def test_clear_errors(tiny_dataset, trained, tmp_path):

@@ -36,7 +36,8 @@ def spans(utterances):
 def test_seconds_known_answers(text, expected):
     assert seconds(text) == pytest.approx(expected)
 
-@pytest.mark.parametrize('text', ['', 'abc', '-1', 'nan', 'inf', '00:61:00', '00:00:60', None, True, '1:2:3:4'])
+@pytest.mark.parametrize('text', ['', 'abc', '-1', 'nan', 'inf', '00:61:00', '00:00:60', None, True,
+                                  '1:2:3:4'])
 def test_seconds_rejects(text):
     with pytest.raises(ValueError):
         seconds(text)
@@ -86,7 +87,8 @@ def test_srt_missing_blank_lines_and_cr_endings(tmp_path):
     text = ('1\r00:00:01,000 --> 00:00:02,000\rone\r2\r00:00:03,000 --> 00:00:04,000\rtwo\r'
             '00:00:05,000 --> 00:00:06,000\rthree')
     utts, problems = read_transcript(write(tmp_path / 'r.srt', text))
-    assert problems == [] and [(u.start, u.text) for u in utts] == [(1.0, 'one'), (3.0, 'two'), (5.0, 'three')]
+    assert problems == []
+    assert [(u.start, u.text) for u in utts] == [(1.0, 'one'), (3.0, 'two'), (5.0, 'three')]
 
 @pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-be', 'utf-32'])
 def test_srt_utf16_utf32_with_bom(tmp_path, encoding):
@@ -146,7 +148,8 @@ no speaker
 def test_vtt_known_answer(tmp_path):
     utts, problems = read_transcript(write(tmp_path / 'r.vtt', VTT))
     assert problems == []
-    assert utts == [Utterance(1.0, 2.5, 'where is the cat?', 'Dad'), Utterance(3.0, 4.0, 'cats & dogs', 'Mom'),
+    assert utts == [Utterance(1.0, 2.5, 'where is the cat?', 'Dad'),
+                    Utterance(3.0, 4.0, 'cats & dogs', 'Mom'),
                     Utterance(3663.0, 3664.25, 'no speaker', '')]
 
 def test_vtt_header_wins_over_extension_and_empty_vtt(tmp_path):
@@ -163,7 +166,8 @@ def test_whisper_and_whisperx(tmp_path):
         {'start': 2.0, 'end': 3.0, 'text': 'Mine!', 'speaker': 'SPEAKER_01'},
         {'start': 4.0, 'end': 5.0, 'text': 'no label on the segment', 'words': [
             {'word': 'no', 'start': 4.0, 'end': 4.2, 'speaker': 'SPEAKER_00'},
-            {'word': 'label', 'speaker': 'SPEAKER_00'}, {'word': 'on', 'speaker': 'SPEAKER_02'}, {'word': 'x'}]},
+            {'word': 'label', 'speaker': 'SPEAKER_00'}, {'word': 'on', 'speaker': 'SPEAKER_02'},
+            {'word': 'x'}]},
         {'start': 6.0, 'text': 'no end'},
         {'start': 8.0, 'end': 7.0, 'text': 'backwards'},
         {'start': 9.0, 'end': 9.5}]}
@@ -189,7 +193,8 @@ def test_whisper_bad_files_raise(tmp_path):
         read_transcript(write(tmp_path / 'd.json', '{"text": "no segments"}'))
 
 def test_whisper_invalid_utf8_line(tmp_path):
-    data = b'{"segments": [\n{"start": 0, "end": 1, "text": "caf\xe9"},\n{"start": 2, "end": 3, "text": "ok"}\n]}'
+    data = (b'{"segments": [\n{"start": 0, "end": 1, "text": "caf\xe9"},\n'
+            b'{"start": 2, "end": 3, "text": "ok"}\n]}')
     path = write(tmp_path / 'r.json', data)
     utts, problems = read_transcript(path)
     assert [u.text for u in utts] == ['ok']
@@ -214,13 +219,15 @@ def test_saycam_csv_end_rule_speakers_and_cleanup(tmp_path):
     assert problems == [f"{path}:7: bad time 'huh', skipped"]
 
 def test_saycam_quoted_multiline_cell_keeps_line_numbers(tmp_path):
-    path = write(tmp_path / 's.csv', 'Time,Utterance,Speaker\n0:01,"two\nlines",Mom\nxx,bad,Mom\n0:05,ok,Mom\n')
+    path = write(tmp_path / 's.csv',
+                 'Time,Utterance,Speaker\n0:01,"two\nlines",Mom\nxx,bad,Mom\n0:05,ok,Mom\n')
     utts, problems = read_transcript(path)
     assert [u.text for u in utts] == ['two lines', 'ok'] and problems[0].startswith(f'{path}:4:')
 
 def test_generic_csv(tmp_path):
     path = write(tmp_path / 'g.csv', 'start,end,utterance,speaker\n1.5,2.5,hello,Mom\n'
-                 '00:00:03.250,00:00:04.000,clock times,Dad\n5,,no end,\n6,7,,Mom\n9,8,backwards,Mom\n10,11\n')
+                 '00:00:03.250,00:00:04.000,clock times,Dad\n5,,no end,\n6,7,,Mom\n9,8,backwards,Mom\n'
+                 '10,11\n')
     utts, problems = read_transcript(path)
     assert [(u.start, u.end, u.text, u.speaker) for u in utts] == [
         (1.5, 2.5, 'hello', 'Mom'), (3.25, 4.0, 'clock times', 'Dad'), (5.0, 10.0, 'no end', '')]
@@ -388,8 +395,8 @@ def test_pairs_token_count_and_prompts(tmp_path):
     image(tmp_path / 'b.jpg')
     records = [llava(['a.jpg', 'b.jpg'], [('human', '<image>'), ('gpt', 'one token, two images')]),
                llava('a.jpg', [('human', 'What is it?'), ('gpt', 'a [noise] ball')]),  # a string, no <image>
-               llava(['a.jpg', 'b.jpg'], [('human', '<image>\nand <image>'), ('gpt', 'both'), ('human', 'more?'),
-                                          ('gpt', 'no new image')]),
+               llava(['a.jpg', 'b.jpg'], [('human', '<image>\nand <image>'), ('gpt', 'both'),
+                                          ('human', 'more?'), ('gpt', 'no new image')]),
                llava(['a.jpg'], [('human', '<image>')]),
                'not a record']
     path = write(tmp_path / 'x.json', json.dumps(records))
