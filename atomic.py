@@ -2,16 +2,16 @@
 Files that are either whole or absent: every script writes through here, so a kill, a full disk or an error in
 the middle of a write leaves the previous file (or none), never a half-written one (DESIGN.md section 3).
     atomic_write('meta.json', text)                   # str or bytes
-    with atomic_path('ckpt.pt') as tmp:               # anything that writes to a path: torch.save, PyAV, savefig
-        torch.save(state, tmp)
+    with atomic_path('ckpt.pt') as tmp:               # for anything that writes to a path: torch.save,
+        torch.save(state, tmp)                        # PyAV, savefig
 """
 import os
 from contextlib import contextmanager
 
 @contextmanager
 def atomic_path(path):
-    """A temporary name beside `path` (same folder, so the rename is atomic) that becomes `path` when the block
-    ends without an error; on an error it is removed and `path` is untouched."""
+    """A temporary name beside `path` (same folder, so the rename is atomic) that becomes `path` when the
+    block ends without an error; on an error it is removed and `path` is untouched."""
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp{os.getpid()}")
     try:

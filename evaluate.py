@@ -1,21 +1,22 @@
 """
-Score checkpoints (or another codebase's per-option scores) on every developmental benchmark found in a folder,
-read in the benchmarks' own published file formats (../shared/formats), and write results.json and report.md.
-    python evaluate.py                                            # out/baby_small/ckpt.pt on data/nursery/bench
-    python evaluate.py --ckpt=[out/a/ckpt.pt,out/b/ckpt.pt]       # several: a developmental trajectory
-    python evaluate.py --scores_file=cvcl.jsonl                   # score another model's outputs the same way
+Score checkpoints (or another codebase's per-option scores) on every developmental benchmark found in a
+folder, read in the benchmarks' own published file formats (../shared/formats), and write results.json and
+report.md.
+    python evaluate.py                                         # out/baby_small/ckpt.pt on data/nursery/bench
+    python evaluate.py --ckpt=[out/a/ckpt.pt,out/b/ckpt.pt]    # several: a developmental trajectory
+    python evaluate.py --scores_file=cvcl.jsonl                # score another model's outputs the same way
 
 Each kind of benchmark lives in kinds/: the files it reads (BabyVLM v1 CSVs, the DevCV toolbox's data.json,
 DevBench and Machine-DevBench manifests, the nursery's voe/, gaze/, joint_attention/ and probes/), how a base
 model answers it through its readouts, its metric and which blind controls apply. This file opens the model,
 resolves the kinds' readout requests in batches (Engine), runs every task and writes the report.
 
-A checkpoint answers through one readout: 'nll' (the lowest length-normalised NLL of the text after the picture)
-or 'similarity' (image-text cosine); 'auto' takes similarity if the contrastive objective was trained, else nll
-(model.readout_for). Controls: text_blind (every text replaced by the empty text) and image_blind (every picture
-by a blank one of the task's mean colour), through the same readouts. Intervals (95%): Wilson for means of
-per-item credit; a seeded percentile bootstrap over items for the rest. The scores file's format and
-results.json's fields: README.md, "Scores from another codebase".
+A checkpoint answers through one readout: 'nll' (the lowest length-normalised NLL of the text after the
+picture) or 'similarity' (image-text cosine); 'auto' takes similarity if the contrastive objective was
+trained, else nll (model.readout_for). Controls: text_blind (every text replaced by the empty text) and
+image_blind (every picture by a blank one of the task's mean colour), through the same readouts. Intervals
+(95%): Wilson for means of per-item credit; a seeded percentile bootstrap over items for the rest. The scores
+file's format and results.json's fields: README.md, "Scores from another codebase".
 """
 import glob
 import json
@@ -37,21 +38,22 @@ from model import READOUTS, autocast, autocast_dtype, readout_for, text_batch
 from prepare import centre_crop, load_dataset, load_image, resize_crop, tokenizer_path
 from scoring import leaderboard, mdb_summary
 
-EVAL_VERSION = '1.1'  # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one
+# bump whenever a loader, readout, prompt or metric changes: scores are comparable within one version
+EVAL_VERSION = '1.1'
 # -----------------------------------------------------------------------------
 ckpt = 'out/baby_small/ckpt.pt'   # a checkpoint, or [a.pt,b.pt,...] / a glob for a developmental trajectory
-bench_dir = 'data/nursery/bench'  # a folder of benchmarks (python data/nursery/benchmarks.py writes the nursery's)
+bench_dir = 'data/nursery/bench'  # a folder of benchmarks (data/nursery/benchmarks.py writes the nursery's)
 out_dir = 'out/eval'              # results.json, report.md, report.png
-scores_file = ''                  # JSONL of per-item scores or answers from another codebase (then no ckpt is read)
+scores_file = ''                  # JSONL of per-item scores or answers from another codebase (then no ckpt)
 tasks = ''                        # comma-separated task keys to run ('' = every task found)
-readout = 'auto'                  # 'nll', 'similarity' or 'auto' (similarity if the contrastive objective was on)
-data_dir = ''                     # the prepared corpus whose tokenizer the model reads ('' = the checkpoint's)
+readout = 'auto'                  # 'nll', 'similarity' or 'auto' (model.readout_for)
+data_dir = ''                     # the prepared corpus whose tokenizer the model reads ('': the checkpoint's)
 controls = True                   # also the text-blind and image-blind controls
 batch_size = 256
 max_new_tokens = 25               # captions (babylmms-eval generates up to 25 tokens)
 bootstrap = 1000                  # resamples for bootstrap intervals (seeded)
 seed = 0
-dtype = 'auto'                    # 'auto' (bf16 autocast where the CPU/GPU has it), 'float32', 'bfloat16', 'float16'
+dtype = 'auto'                    # 'auto' (model.autocast_dtype), 'float32', 'bfloat16', 'float16'
 device = 'cpu'
 # -----------------------------------------------------------------------------
 
@@ -62,7 +64,7 @@ class Mode:
     name: str = 'main'
     blank: tuple = (128, 128, 128)
 
-# ----------------------------------------------------------------------------- the model's readouts, batched and cached
+# ------------------------------------------------------------------- the model's readouts, batched and cached
 
 class Engine:
     """The readouts of one model over image keys ((path, crop box or None), formats.image_key) and texts, in
@@ -148,7 +150,8 @@ class Engine:
             return np.array([float(self.emb[k] @ self.temb[t]) for k, t in pairs])
         for chunk in self.batches(list(dict.fromkeys(p for p in pairs if p not in self.nll))):
             with self.ctx:
-                nll = self.model.text_nll(self.images([k for k, _ in chunk]), *self.text_batch([t for _, t in chunk]))
+                images = self.images([k for k, _ in chunk])
+                nll = self.model.text_nll(images, *self.text_batch([t for _, t in chunk]))
             self.nll.update(zip(chunk, nll.float().tolist()))
         return -np.array([self.nll[p] for p in pairs])
 
@@ -159,7 +162,8 @@ class Engine:
         return np.array([float(self.emb[a] @ self.emb[b]) for a, b in pairs])
 
     def values(self, requests, mode):
-        """The value of each request (kinds/readouts.py), the primitives of all of them scored in one batch."""
+        """The value of each request (kinds/readouts.py), the primitives of all of them scored in one
+        batch."""
         needs = [r.needs() for r in requests]
         primitives = list(dict.fromkeys(p for ps in needs for p in ps))
         matches = [p for p in primitives if isinstance(p, Match)]
@@ -196,7 +200,7 @@ class Engine:
             out += [self.enc.decode(t) for t in captions]
         return out
 
-# ----------------------------------------------------------------------------- answers: the model's, or a file's
+# -------------------------------------------------------------------------- answers: the model's, or a file's
 
 def model_answers(engine):
     """answer(task, mode name) -> {item id: scores}, from the model's readouts."""
@@ -210,8 +214,8 @@ def model_answers(engine):
     return answer
 
 def file_answers(path):
-    """answer(task, mode name) from another codebase's scores file (README.md, "Scores from another codebase"):
-    None where the file has no lines for the task, or for the control."""
+    """answer(task, mode name) from another codebase's scores file (README.md, "Scores from another
+    codebase"): None where the file has no lines for the task, or for the control."""
     lines = {}
     with open(path, encoding='utf-8') as f:
         for n, line in enumerate(f, 1):
@@ -269,8 +273,8 @@ def run_tasks(found, answer, how, cfg):
 # ----------------------------------------------------------------------------- a checkpoint
 
 def data_age(ck):
-    """Age (days) of the newest data the checkpoint has seen: stored by train.py, or, for order='age', the upper
-    edge of the curriculum's window at its step; None when the data were shuffled over all ages."""
+    """Age (days) of the newest data the checkpoint has seen: stored by train.py, or, for order='age', the
+    upper edge of the curriculum's window at its step; None when the data were shuffled over all ages."""
     d, cfg = ck.get('data') or {}, ck.get('config') or {}
     if d.get('age_days') is not None:
         return float(d['age_days'])
@@ -298,7 +302,8 @@ def open_model(path, cfg):
         with open(os.path.join(ddir, 'meta.json')) as f:
             meta = json.load(f)
     except OSError as e:
-        raise SystemExit(f"{path}: its corpus {ddir!r} has no readable meta.json ({e.strerror}): pass --data_dir")
+        raise SystemExit(f"{path}: its corpus {ddir!r} has no readable meta.json ({e.strerror}): pass "
+                         "--data_dir")
     enc = load_tokenizer(tokenizer_path(ddir, meta))
     weights = {k: float(train_cfg.get(f'{k}_weight', 1.0)) for k in OBJECTIVES}
     device_type = 'cuda' if cfg['device'].startswith('cuda') else 'cpu'
@@ -311,7 +316,7 @@ def open_model(path, cfg):
                     cfg['max_new_tokens'])
     return engine, info
 
-# ----------------------------------------------------------------------------- the table, the report, the figure
+# -------------------------------------------------------------------------- the table, the report, the figure
 
 def fmt(x):
     return '-' if x is None else f"{x:.3f}"
@@ -329,9 +334,11 @@ def table(run):
         interval = f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-'
         rows.append(f"{k:26s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} {interval:>15s}  "
                     f"{t['readout'][:24]:24s} {text_blind:>10s} {image_blind:>11s}")
-    rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {run['leaderboard']['overall']:.3f}")
+    overall = run['leaderboard']['overall']
+    rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {overall:.3f}")
     if run['machine_devbench']:
-        rows.append('Machine-DevBench: ' + ', '.join(f"{k} {v:.3f}" for k, v in run['machine_devbench'].items()))
+        summary = ', '.join(f"{k} {v:.3f}" for k, v in run['machine_devbench'].items())
+        rows.append(f"Machine-DevBench: {summary}")
     return '\n'.join(rows)
 
 def trajectory(runs):
@@ -342,20 +349,23 @@ def trajectory(runs):
         age = f" ({r['age_days']:.0f} d)" if r.get('age_days') is not None else ''
         heads.append(f"step {r.get('step')}{age}")
     lines = ['## Trajectory', '', '| task | ' + ' | '.join(heads) + ' |', '|---' * (len(runs) + 1) + '|']
-    lines += [f"| {k} | " + ' | '.join(fmt(r['tasks'].get(k, {}).get('score')) for r in runs) + ' |' for k in keys]
+    for k in keys:
+        lines.append(f"| {k} | " + ' | '.join(fmt(r['tasks'].get(k, {}).get('score')) for r in runs) + ' |')
     return lines
 
 def report(runs, path):
-    """report.md: the table of the last run, the trajectory over runs, and a figure (matplotlib, if installed)."""
+    """report.md: the table of the last run, the trajectory over runs, and a figure (matplotlib, if
+    installed)."""
     last, lines = runs[-1], [f"# Evaluation (EVAL_VERSION {EVAL_VERSION})", '']
     lines += [f"- {r['ckpt']}: step {r.get('step')}, age of data seen {fmt(r.get('age_days'))} days, readout "
               f"{r.get('readout')}, {r['seconds']:.0f} s" for r in runs] + ['']
-    lines += ['| task | n | score | chance | 95% interval | readout | text-blind | image-blind |', '|---' * 8 + '|']
+    lines += ['| task | n | score | chance | 95% interval | readout | text-blind | image-blind |',
+              '|---' * 8 + '|']
     for k, t in last['tasks'].items():
         iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
         interval = f'{iv[0]:.3f}-{iv[1]:.3f}' if iv else '-'
-        lines.append(f"| {k} | {t['n']} | {fmt(t['score'])} | {fmt(t['chance'])} | {interval} | {t['readout']} | "
-                     f"{text_blind} | {image_blind} |")
+        lines.append(f"| {k} | {t['n']} | {fmt(t['score'])} | {fmt(t['chance'])} | {interval} | "
+                     f"{t['readout']} | {text_blind} | {image_blind} |")
     lines += ['', f"DevCV leaderboard overall: {last['leaderboard']['overall']:.3f}; Machine-DevBench: "
               + json.dumps({k: round(v, 3) for k, v in last['machine_devbench'].items()}), '']
     if len(runs) > 1:
@@ -437,8 +447,8 @@ def evaluate_one(path, found, problems, cfg):
                 machine_devbench=mdb_summary(tasks_), errors=dict(problems, **errors))
 
 def main(cfg):
-    """Runs evaluate.py with a config dict (the globals above, resolved, as configure returns them); returns the
-    runs, as results.json holds them."""
+    """Runs evaluate.py with a config dict (the globals above, resolved, as configure returns them); returns
+    the runs, as results.json holds them."""
     check_settings(cfg)
     found, problems = discover(cfg['bench_dir'])
     if cfg['tasks']:
@@ -454,7 +464,8 @@ def main(cfg):
     for path in [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt']):
         run = evaluate_one(path, found, problems, cfg)
         runs.append(run)
-        print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s\n{table(run)}")
+        print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")
+        print(table(run))
     os.makedirs(cfg['out_dir'], exist_ok=True)
     results = json.dumps(dict(eval_version=EVAL_VERSION, config=cfg, runs=runs), indent=1, default=float)
     atomic_write(os.path.join(cfg['out_dir'], 'results.json'), results)

@@ -23,14 +23,15 @@ TOWERS = ('vision', 'text', 'connector', 'contrastive', 'temporal')
 USES = {'contrastive': ('vision', 'text', 'contrastive'), 'caption': ('vision', 'connector', 'text'),
         'temporal': ('vision', 'temporal')}
 
-READOUTS = ('similarity', 'nll')  # how a trained model scores a text for a picture (evaluate.py, train.py's probe)
+READOUTS = ('similarity', 'nll')  # how a model scores a text for a picture (evaluate.py, train.py's probe)
 
 # dense bf16 FLOP/s by device name, the first match wins (nanochat's get_peak_flops; NVIDIA's data sheets)
 PEAK_FLOPS = {'H200 NVL': 836e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
 
 def readout_for(weights, readout='auto'):
-    """The readout to score texts with: the one asked for, or for 'auto' image-text cosine ('similarity') if the
-    contrastive objective trained the joint space, else the caption NLL if captioning trained the decoder."""
+    """The readout to score texts with: the one asked for, or for 'auto' image-text cosine ('similarity') if
+    the contrastive objective trained the joint space, else the caption NLL if captioning trained the
+    decoder."""
     if readout != 'auto':
         return readout
     if weights.get('contrastive') or not weights.get('caption'):
@@ -85,13 +86,16 @@ class ModelConfig:
     bias: bool = False
 
     def __post_init__(self):
-        side = math.isqrt(self.prefix_tokens)
-        problems = [f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
-                    ] if self.image_size % self.patch_size else []
-        problems += [f"{w} {getattr(self, w)} is not a multiple of {h} {getattr(self, h)}" for w, h in
-                     (('vit_embd', 'vit_head'), ('n_embd', 'n_head')) if getattr(self, w) % getattr(self, h)]
+        side, problems = math.isqrt(self.prefix_tokens), []
+        if self.image_size % self.patch_size:
+            problems.append(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
+        for width, heads in (('vit_embd', 'vit_head'), ('n_embd', 'n_head')):
+            if getattr(self, width) % getattr(self, heads):
+                problems.append(f"{width} {getattr(self, width)} is not a multiple of {heads} "
+                                f"{getattr(self, heads)}")
         if side * side != self.prefix_tokens or side > self.image_size // self.patch_size:
-            problems.append(f"prefix_tokens {self.prefix_tokens} must be a square no larger than the patch grid")
+            problems.append(f"prefix_tokens {self.prefix_tokens} must be a square no larger than the patch "
+                            "grid")
         if self.block_size < 2 or self.clip_len < 2:
             problems.append("block_size and clip_len must be at least 2")
         if problems:
@@ -114,10 +118,12 @@ def tower_of(name):
 def attention(q, k, v, causal, dropout_p):
     if q.device.type != 'cpu' or not torch.is_grad_enabled():
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=dropout_p)
-    # CPU training: the flash kernel's backward runs ~3x faster in fp32 than in bf16 at these short sequences, and
-    # rounds less (bf16 rounds the softmax weights); autocast would turn the inputs back into bf16 (bench.py)
+    # CPU training: the flash kernel's backward runs ~3x faster in fp32 than in bf16 at these short sequences,
+    # and rounds less (bf16 rounds the softmax weights); autocast would turn the inputs back into bf16
+    # (bench.py)
     with torch.autocast('cpu', enabled=False):
-        return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=causal, dropout_p=dropout_p)
+        return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=causal,
+                                              dropout_p=dropout_p)
 
 class Block(nn.Module):
     """Pre-norm transformer block (GPT-2, ViT), the one block of every tower."""
@@ -174,7 +180,8 @@ class BabyVLM(nn.Module):
                                               text=nn.Linear(c.n_embd, c.embed_dim, bias=False)))
         self.temporal = nn.ModuleDict(dict(
             wpe=nn.Embedding(c.clip_len, c.vit_embd), h=blocks(c.temporal_layer, c.vit_embd, c.vit_head),
-            ln_f=nn.LayerNorm(c.vit_embd, bias=c.bias), predict=nn.Linear(c.vit_embd, c.embed_dim, bias=False),
+            ln_f=nn.LayerNorm(c.vit_embd, bias=c.bias),
+            predict=nn.Linear(c.vit_embd, c.embed_dim, bias=False),
             target=nn.Linear(c.vit_embd, c.embed_dim, bias=False)))
         # CLIP's learnable temperature, initialised at 1/0.07
         self.contrastive_logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
@@ -201,8 +208,9 @@ class BabyVLM(nn.Module):
 
     def encode_image(self, images):
         """uint8 (B, H, W, 3) -> pooled (B, vit_embd), patch tokens (B, n_patches, vit_embd)."""
-        if images.dim() != 4 or tuple(images.shape[1:]) != (self.config.image_size, self.config.image_size, 3):
-            raise ValueError(f"images must be uint8 (B, {self.config.image_size}, {self.config.image_size}, 3), "
+        size = self.config.image_size
+        if images.dim() != 4 or tuple(images.shape[1:]) != (size, size, 3):
+            raise ValueError(f"images must be uint8 (B, {size}, {size}, 3), "
                              f"got {tuple(images.shape)}")
         v = self.vision
         x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
@@ -227,7 +235,8 @@ class BabyVLM(nn.Module):
         if prefix is not None:
             x, start = torch.cat([prefix.to(x.dtype), x], 1), 0
         if start + x.shape[1] > len(t.wpe.weight):
-            raise ValueError(f"text of {idx.shape[1]} positions is longer than block_size {self.config.block_size}")
+            raise ValueError(f"text of {idx.shape[1]} positions is longer than block_size "
+                             f"{self.config.block_size}")
         x = x + t.wpe.weight[start:start + x.shape[1]]
         for block in t.h:
             x = block(x, causal=True)
@@ -269,7 +278,8 @@ class BabyVLM(nn.Module):
 
     def caption_loss(self, patches, text, text_len):
         logits = self.text_logits(patches, text)
-        return F.cross_entropy(logits.flatten(0, 1), self.text_targets(text, text_len).flatten(), ignore_index=-1)
+        targets = self.text_targets(text, text_len)
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
 
     def temporal_loss(self, pooled):
         prediction, target = (x.flatten(0, 1) for x in self.temporal_predict(pooled))
@@ -366,13 +376,23 @@ class BabyVLM(nn.Module):
         weights, T the tower's sequence length: patches for the ViT); a frozen tower costs a third of that
         forward only, two thirds when gradients pass through it to a trainable tower upstream."""
         c, out = self.config, dict.fromkeys(TOWERS, 0)
-        matmul = lambda module: sum(p.numel() for n, p in module.named_parameters() if p.dim() >= 2
-                                    and 'wpe' not in n and 'wte' not in n)
+        def matmul(module):
+            return sum(p.numel() for n, p in module.named_parameters()
+                       if p.dim() >= 2 and 'wpe' not in n and 'wte' not in n)
+
         def add(tower, n_seq, T, N, L=0, d=0, upstream=()):
-            mult = 3 if tower in trainable else 2 if any(u in trainable for u in upstream) else 1
-            out[tower] += mult * n_seq * (2 * N * T + 4 * L * d * T * T)
+            passes = 1  # forward only
+            if any(u in trainable for u in upstream):
+                passes = 2  # forward, and the gradient through it
+            if tower in trainable:
+                passes = 3
+            out[tower] += passes * n_seq * (2 * N * T + 4 * L * d * T * T)
         on = {k for k in OBJECTIVES if weights.get(k)}
-        n_images = (n_pairs if on & {'contrastive', 'caption'} else 0) + (n_clips * c.clip_len if 'temporal' in on else 0)
+        n_images = 0
+        if on & {'contrastive', 'caption'}:
+            n_images += n_pairs
+        if 'temporal' in on:
+            n_images += n_clips * c.clip_len
         add('vision', n_images, self.n_patches, matmul(self.vision), c.vit_layer, c.vit_embd)
         if 'contrastive' in on:
             add('text', n_pairs, c.block_size, matmul(self.text.h), c.n_layer, c.n_embd)
@@ -410,7 +430,8 @@ def from_checkpoint(path, map_location='cpu'):
     """(model in eval mode, checkpoint dict): what evaluate.py needs to score a trained model."""
     checkpoint = load_checkpoint(path, map_location)
     known = {f.name for f in fields(ModelConfig)}
-    model = BabyVLM(ModelConfig(**{k: v for k, v in checkpoint['model_args'].items() if k in known}), verbose=False)
+    args = {k: v for k, v in checkpoint['model_args'].items() if k in known}
+    model = BabyVLM(ModelConfig(**args), verbose=False)
     load_towers(model, checkpoint, TOWERS, path)
     return model.to(map_location).eval(), checkpoint
 
@@ -423,6 +444,6 @@ def load_towers(model, checkpoint, towers, path):
     if bad:
         ours = {f.name: getattr(model.config, f.name) for f in fields(ModelConfig)}
         differ = {k: (v, ours[k]) for k, v in checkpoint['model_args'].items() if k in ours and ours[k] != v}
-        raise SystemExit(f"{path}: checkpoint does not fit this architecture; (checkpoint, this run): {differ}; "
-                         f"{len(bad)} tensors differ, e.g. {bad[:3]}")
+        raise SystemExit(f"{path}: checkpoint does not fit this architecture; (checkpoint, this run): "
+                         f"{differ}; {len(bad)} tensors differ, e.g. {bad[:3]}")
     model.load_state_dict({k: state[k] for k in keys}, strict=False)

@@ -2,7 +2,8 @@
 The metrics of every benchmark, with no model and no file format in them: the DevCV toolbox's answer parsers,
 credit for forced choices, intervals, Winoground's scores, the memory task's adjusted score, METEOR, AUROC,
 DevBench's human alignment, and the leaderboards over tasks. Each is a pure function with a known-answer test
-(tests/test_evaluate.py); the kinds (kinds/) decide which applies to a task. Definitions: ../shared/BENCHMARKS.md.
+(tests/test_evaluate.py); the kinds (kinds/) decide which applies to a task. Definitions:
+../shared/BENCHMARKS.md.
 """
 import math
 import re
@@ -13,15 +14,16 @@ LETTERS = 'ABCD'
 
 NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten')
 
-LEADERBOARD = {'baby_pv': 'acc', 'baby_winoground': 'group_score', 'baby_localize': 'acc', 'baby_leftright': 'acc',
-               'baby_spatialdetails': 'acc', 'baby_vdr_binary': 'acc_exact', 'baby_vdr_open': 'acc_exact',
-               'baby_compare_synthetic': 'acc', 'baby_compare_real': 'acc', 'baby_count': 'acc',
-               'baby_memory': 'acc_testing_adjusted'}  # the toolbox leaderboard's primary metric per task
+# the DevCV toolbox leaderboard's primary metric per task
+LEADERBOARD = {'baby_pv': 'acc', 'baby_winoground': 'group_score', 'baby_localize': 'acc',
+               'baby_leftright': 'acc', 'baby_spatialdetails': 'acc', 'baby_vdr_binary': 'acc_exact',
+               'baby_vdr_open': 'acc_exact', 'baby_compare_synthetic': 'acc', 'baby_compare_real': 'acc',
+               'baby_count': 'acc', 'baby_memory': 'acc_testing_adjusted'}
 
 LEADERBOARD_METRICS = ('acc', 'acc_exact', 'acc_adjacent', 'group_score', 'image_score', 'text_score',
                        'acc_learning', 'acc_testing_raw', 'acc_testing_adjusted')
 
-# ----------------------------------------------------------------------------- answers, parsed as the toolbox does
+# ------------------------------------------------------------------------ answers, parsed as the toolbox does
 
 def parse_letter(text, letters=LETTERS):
     """The first standalone letter among `letters` ('Bob and Dad' has none)."""
@@ -40,8 +42,8 @@ def parse_number(text):
     return NUMBER_WORDS.index(m.group())
 
 def parse_direction(text, options):
-    """The first direction word among options; a two-word exit ('top left') wins over its first word at the same
-    place."""
+    """The first direction word among options; a two-word exit ('top left') wins over its first word at the
+    same place."""
     text, hits = (text or '').lower(), []
     for d in options:
         m = re.search(rf"\b{d}\b", text)
@@ -52,8 +54,8 @@ def parse_direction(text, options):
     return min(hits)[2]
 
 def one_hot(k, pick):
-    """Scores of an answer that picked option `pick` of k: 1 there, 0 elsewhere. All NaN when it picked none (an
-    answer that could not be parsed, or that names a letter past the options), which earns no credit."""
+    """Scores of an answer that picked option `pick` of k: 1 there, 0 elsewhere. All NaN when it picked none
+    (an answer that could not be parsed, or that names a letter past the options), which earns no credit."""
     scores = np.full(k, np.nan)
     if pick is not None and 0 <= pick < k:
         scores[:] = 0.0
@@ -61,16 +63,16 @@ def one_hot(k, pick):
     return scores
 
 def letter_scores(answer, k):
-    """A generated answer to a k-way item, as the toolbox reads it: the first standalone letter A-D. 'C, no, B'
-    on a 2-way item is C, and so a wrong answer."""
+    """A generated answer to a k-way item, as the toolbox reads it: the first standalone letter A-D. 'C, no,
+    B' on a 2-way item is C, and so a wrong answer."""
     letter = parse_letter(answer)
     return one_hot(k, LETTERS.index(letter) if letter else None)
 
 # ----------------------------------------------------------------------------- credit and intervals
 
 def credit(scores, gold, near=()):
-    """1 if the gold option scores highest, 1/t for a tie of t that includes it, 0 if its score is NaN (an answer
-    that could not be parsed). near: options that count as right too (VDR's adjacent exits)."""
+    """1 if the gold option scores highest, 1/t for a tie of t that includes it, 0 if its score is NaN (an
+    answer that could not be parsed). near: options that count as right too (VDR's adjacent exits)."""
     s = np.asarray(scores, dtype=float)
     if gold is None or np.isnan(s[gold]):
         return 0.0
@@ -91,13 +93,14 @@ def mean_and_interval(credits):
     return dict(score=score, interval=wilson(score, len(credits)))
 
 def choice_accuracy(credits, n_options, metric='acc'):
-    """A forced-choice task's summary: n, metric, score and interval of the per-item credits, and chance (the mean
-    over items of 1 / their number of options)."""
+    """A forced-choice task's summary: n, metric, score and interval of the per-item credits, and chance (the
+    mean over items of 1 / their number of options)."""
     chance = float(np.mean([1 / k for k in n_options])) if n_options else None
     return dict(n=len(credits), metric=metric, **mean_and_interval(credits), chance=chance, metrics={})
 
 def boot(stat, n, reps=1000, seed=0):
-    """95% percentile interval of stat(indices) over reps resamples of the n items (with replacement), seeded."""
+    """95% percentile interval of stat(indices) over reps resamples of the n items (with replacement),
+    seeded."""
     rng = np.random.default_rng(seed)
     vals = [stat(rng.integers(0, n, n)) for _ in range(reps)] if n else []
     vals = [v for v in vals if v is not None and not np.isnan(v)]
@@ -105,7 +108,7 @@ def boot(stat, n, reps=1000, seed=0):
         return None
     return [float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))]
 
-# ----------------------------------------------------------------------------- the metrics of particular benchmarks
+# ----------------------------------------------------------------------- the metrics of particular benchmarks
 
 def winoground(s):
     """s (n, 2, 2): s[:, image, text], higher is better; image i goes with text i. Strict, so ties fail."""
@@ -116,8 +119,9 @@ def winoground(s):
                 negative_context=(s[:, 1, 1] > s[:, 1, 0]) & (s[:, 1, 1] > s[:, 0, 1]))
 
 def memory_scores(rounds, credits):
-    """One record: (learning credits, test credits, adjusted numerator, base). base = (rounds + 1) // 3 learning
-    rounds; an old item counts for the adjusted score only if all (both) of its test rounds are right."""
+    """One record: (learning credits, test credits, adjusted numerator, base). base = (rounds + 1) // 3
+    learning rounds; an old item counts for the adjusted score only if all (both) of its test rounds are
+    right."""
     base = (len(rounds) + 1) // 3
     old = {}
     for r in range(base, len(rounds)):
@@ -141,8 +145,9 @@ def tokenize_caption(text):
     return re.findall(r"n't|'\w+|\w+|[^\w\s]", text)
 
 def meteor(hyp, ref, alpha=0.9, beta=3.0, gamma=0.5):
-    """METEOR (Banerjee & Lavie 2005) with exact matching only, aligned as nltk's meteor_score aligns (babylmms-eval
-    uses nltk): Fmean = PR / (alpha P + (1 - alpha) R), times 1 - gamma (chunks / matches)^beta."""
+    """METEOR (Banerjee & Lavie 2005) with exact matching only, aligned as nltk's meteor_score aligns
+    (babylmms-eval uses nltk): Fmean = PR / (alpha P + (1 - alpha) R), times 1 - gamma (chunks /
+    matches)^beta."""
     h, r, matches = list(enumerate(hyp)), list(enumerate(ref)), []
     for i in range(len(h))[::-1]:
         for j in range(len(r))[::-1]:
@@ -158,7 +163,8 @@ def meteor(hyp, ref, alpha=0.9, beta=3.0, gamma=0.5):
     return (1 - gamma * (chunks / len(matches)) ** beta) * p * rec / (alpha * p + (1 - alpha) * rec)
 
 def meteor_fn():
-    """nltk's METEOR with WordNet synonyms if nltk and its WordNet data are installed, else the exact variant."""
+    """nltk's METEOR with WordNet synonyms if nltk and its WordNet data are installed, else the exact
+    variant."""
     try:
         from nltk.corpus import wordnet
         from nltk.translate.meteor_score import meteor_score
@@ -188,7 +194,8 @@ def fit_kl(human, scores):
 # ----------------------------------------------------------------------------- leaderboards over tasks
 
 def leaderboard(tasks):
-    """The DevCV toolbox leaderboard's file: {results: {task: {metric: value}}, overall}: a missing task counts 0."""
+    """The DevCV toolbox leaderboard's file: {results: {task: {metric: value}}, overall}: a missing task
+    counts 0."""
     results = {}
     for key in LEADERBOARD:
         t = tasks.get(key)

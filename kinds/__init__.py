@@ -3,19 +3,22 @@ Benchmark kinds: each module here is one kind of benchmark, with everything that
 dispatches over the plain dict KINDS below; adding a kind is one module and one line there.
 
 A kind module has:
-    FILES                        {'<folder>/<file name>' pattern: (task key, loader)}: the files it reads, where
-                                 the folder may be '*' and the key may say '{folder}' (or be a function of the
-                                 folder and the file name)
-    loader(path)                 {kind, items, ...} from a file in its published format, or None when the file
-                                 holds another kind's task (a DevBench manifest is a choice or a Winoground task
-                                 by its columns); a malformed file raises formats.BenchError naming the record
-    images(item)                 the picture keys an item looks at
-    answer(engine, task, mode)   {item id: scores} from the model's readouts (evaluate.Engine), batched
-    readout(task, how)           the name of the readout it makes, given the checkpoint's ('similarity', 'nll')
+    FILES       {'<folder>/<file name>' pattern: (task key, loader)}: the files it reads; the folder may
+                be '*' and the key may say '{folder}', or be a function of the folder and the file name
+    loader(path)
+                {kind, items, ...} from a file in its published format, or None when the file holds another
+                kind's task (a DevBench manifest is a choice or a Winoground task by its columns); a malformed
+                file raises formats.BenchError naming the record
+    images(item)
+                the picture keys an item looks at
+    answer(engine, task, mode)
+                {item id: scores} from the model's readouts (evaluate.Engine), batched
+    readout(task, how)
+                the name of the readout it makes, given the checkpoint's ('similarity' or 'nll')
     score(task, answers, reps, seed)
-                                 {n, score, metric, chance, interval, metrics}, from the model's answers or from
-                                 a scores file's ({'answer': text} where a line holds generated text)
-    CONTROLS                     the blind controls that apply ('text_blind', 'image_blind')
+                {n, score, metric, chance, interval, metrics}, from the model's answers or from a scores
+                file's ({'answer': text} where a line holds generated text)
+    CONTROLS    the blind controls that apply ('text_blind', 'image_blind')
 """
 import fnmatch
 import os
@@ -51,21 +54,21 @@ def discover(root):
             claim = claims(os.path.basename(folder), name)
             if claim:
                 hits.append((claim[0], os.path.join(folder, name), claim[1]))
-    depth = {}
+    shallowest = {}
     for key, path, _ in hits:
-        depth.setdefault(key, []).append(path.count(os.sep))
+        shallowest.setdefault(key, []).append(path)
+    for key, paths in shallowest.items():
+        top = min(p.count(os.sep) for p in paths)
+        shallowest[key] = [p for p in paths if p.count(os.sep) == top]
     found, problems = {}, {}
     for key, path, loaders in hits:
-        shallowest = min(depth[key])
-        plain = path.count(os.sep) == shallowest and depth[key].count(shallowest) == 1
-        if not plain:
-            found[f"{key}@{os.path.relpath(os.path.dirname(path), root)}"] = (path, loaders)
-        else:
+        if shallowest[key] == [path]:
             found[key] = (path, loaders)
-        if depth[key].count(shallowest) > 1 and path.count(os.sep) == shallowest:
-            folders = [os.path.relpath(os.path.dirname(p), root) for k, p, _ in hits
-                       if k == key and p.count(os.sep) == shallowest]
-            problems[key] = (f"{key} is in {' and '.join(folders)}, at one depth under {root}: each is scored as "
+            continue
+        found[f"{key}@{os.path.relpath(os.path.dirname(path), root)}"] = (path, loaders)
+        if len(shallowest[key]) > 1:
+            folders = ' and '.join(os.path.relpath(os.path.dirname(p), root) for p in shallowest[key])
+            problems[key] = (f"{key} is in {folders}, at one depth under {root}: each is scored as "
                              f"{key}@<folder>; pass --bench_dir=<one of them> for the plain key")
     return found, problems
 
@@ -78,7 +81,8 @@ def load_task(key, path, loaders):
     return None
 
 def check_images(task):
-    """Every picture a task points at exists, else an error that names the file, the record and the picture."""
+    """Every picture a task points at exists, else an error that names the file, the record and the
+    picture."""
     kind = KINDS[task['kind']]
     for it in task['items']:
         for path, _ in kind.images(it):

@@ -1,8 +1,8 @@
 """
-Captioning (BabyVLM v1's SAYCam captions): the model describes a frame by greedy generation (up to max_new_tokens,
-25 as in babylmms-eval), scored by METEOR against the child-directed utterance heard with it: nltk's METEOR with
-WordNet synonyms if nltk and WordNet are installed, else its exact-match variant (scoring.meteor, named
-'meteor_exact' in the results), with a bootstrap interval. There is no chance level.
+Captioning (BabyVLM v1's SAYCam captions): the model describes a frame by greedy generation (up to
+max_new_tokens, 25 as in babylmms-eval), scored by METEOR against the child-directed utterance heard with it:
+nltk's METEOR with WordNet synonyms if nltk and WordNet are installed, else its exact-match variant
+(scoring.meteor, named 'meteor_exact' in the results), with a bootstrap interval. There is no chance level.
 """
 import os
 
@@ -35,7 +35,8 @@ def score(task, answers, reps=1000, seed=0):
     items = task['items']
     require_answers(task, answers, [it['id'] for it in items])
     name, fn = meteor_fn()
-    m = np.array([fn(tokenize_caption(answers[it['id']]['answer']), tokenize_caption(it['text'])) for it in items])
+    m = np.array([fn(tokenize_caption(answers[it['id']]['answer']), tokenize_caption(it['text']))
+                  for it in items])
     return dict(n=len(items), metric=name, score=float(m.mean()), chance=None,
                 interval=boot(lambda i: m[i].mean(), len(m), reps, seed),
                 metrics={name: float(m.mean()), 'samples': [answers[it['id']]['answer'] for it in items[:5]]})

@@ -36,7 +36,8 @@ def load_labeled_s(path):
     for trial, rows in trials.items():
         gold = [k for k, (_, r) in enumerate(rows) if r['real_category'] == r['target_category']]
         if len(gold) != 1 or len(rows) < 2 or len({r['target_category'] for _, r in rows}) != 1:
-            raise BenchError(f"{path}: line {rows[0][0]}: trial {trial} needs one target row among 2+ rows of one word")
+            raise BenchError(f"{path}: line {rows[0][0]}: trial {trial} needs one target row among 2+ rows "
+                             "of one word")
         word = rows[0][1]['target_category']
         options = [Match(image_key(f"{folder}/images/{r['image']}"), word) for _, r in rows]
         items.append(dict(id=trial, gold=gold[0], options=options))
@@ -52,14 +53,16 @@ def load_vtwt(path):
     return dict(kind='choice', items=items)
 
 def load_devbench(path):
-    """A DevBench manifest of one text and 2+ pictures (lex-lwl, lex-viz_vocab, gram-trog); the first picture is
-    the right one. Children's choices come from human.csv beside it, or from DevBench's evals/<task>/."""
+    """A DevBench manifest of one text and 2+ pictures (lex-lwl, lex-viz_vocab, gram-trog); the first picture
+    is the right one. Children's choices come from human.csv beside it, or from DevBench's evals/<task>/."""
     rows, images, texts = read_devbench(path)
     if len(texts) != 1 or len(images) < 2:
         return None  # another kind's (gram-winoground's 2x2) or not a forced choice (RSA, text only)
     folder = os.path.dirname(path)
-    items = [dict(id=str(i), gold=0, options=[Match(image_key(f"{folder}/{r[c]}"), r['text1']) for c in images])
-             for i, (_, r) in enumerate(rows)]
+    items = []
+    for i, (_, r) in enumerate(rows):
+        options = [Match(image_key(f"{folder}/{r[c]}"), r['text1']) for c in images]
+        items.append(dict(id=str(i), gold=0, options=options))
     task = os.path.basename(folder)
     for human in (f"{folder}/human.csv", f"{folder}/../../evals/{task}/human.csv"):
         if os.path.exists(human):
@@ -93,7 +96,8 @@ def reference_options(rec, prompt, images, where):
     return dict(options=[ImageSim(images[0], other) for other in images[1:]])
 
 def gaze_options(rec, prompt, images, where):
-    """The scene and the things a face might look at, by name: the record's 'options' or the prompt's (A)-(D)."""
+    """The scene and the things a face might look at, by name: the record's 'options' or the prompt's
+    (A)-(D)."""
     texts = rec.get('options') or [t.strip() for t in re.findall(r'\([A-D]\)\s*([^()]+)', prompt)]
     return dict(options=[Match(images[0], t) for t in texts])
 
@@ -107,8 +111,8 @@ def quadrant_options(image, word):
     return [Match(image_key(image[0], q), word) for q in QUADRANTS]
 
 def picture_vocabulary_options(rec, prompt, images, where):
-    """The word's picture among four; NIH's version is one composite picture, read as its quadrants. The word is
-    quoted, and may hold an apostrophe: "image of 'astronaut's' (A)"."""
+    """The word's picture among four; NIH's version is one composite picture, read as its quadrants. The word
+    is quoted, and may hold an apostrophe: "image of 'astronaut's' (A)"."""
     word = find(r"image of '(.+?)'(?![A-Za-z])", prompt, *where, 'the word')
     if len(images) == 1:
         return dict(options=quadrant_options(images[0], word))
@@ -137,8 +141,8 @@ DEVCV = {'picture_vocabulary': 'baby_pv', 'picture_vocab': 'baby_pv', 'picture_v
 
 OPTIONS = {'baby_pv': picture_vocabulary_options, 'baby_localize': localize_options,
            'baby_leftright': reference_options, 'baby_spatialdetails': reference_options,
-           'baby_compare_synthetic': compare_options, 'baby_compare_real': compare_options, 'gaze': gaze_options,
-           'joint_attention': reference_options}
+           'baby_compare_synthetic': compare_options, 'baby_compare_real': compare_options,
+           'gaze': gaze_options, 'joint_attention': reference_options}
 
 FILES = {'*/labeled_s.csv': ('labeled_s', load_labeled_s), '*/vtwt.csv': ('vtwt', load_vtwt),
          '*/manifest.csv': ('devbench_{folder}', load_devbench),
@@ -172,7 +176,8 @@ def score(task, answers, reps=1000, seed=0):
     return out
 
 def add_human_alignment(out, items, answers):
-    """DevBench: the KL of children's choices to the model's, per age bin and their mean (per-option scores only)."""
+    """DevBench: the KL of children's choices to the model's, per age bin and their mean (per-option scores
+    only)."""
     human = [it for it in items if 'human' in it and not isinstance(answers[it['id']], dict)]
     by_age = {}
     for age in sorted({a for it in human for a in it['human']}, key=str):

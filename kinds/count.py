@@ -1,8 +1,8 @@
 """
-Counting and subitizing (DevCV): "How many balls do you see?". A base model answers with the number whose phrase
-fits the picture best, of "zero balls" .. "ten balls" (the corpus says these words); a generated answer is read
-for its first number, as the toolbox reads it. Score: accuracy (chance 1/11), Wilson interval. Who-has-more
-(choice.compare_options) asks for a count of each picture with the same request, Count.
+Counting and subitizing (DevCV): "How many balls do you see?". A base model answers with the number whose
+phrase fits the picture best, of "zero balls" .. "ten balls" (the corpus says these words); a generated answer
+is read for its first number, as the toolbox reads it. Score: accuracy (chance 1/11), Wilson interval.
+Who-has-more (choice.compare_options) asks for a count of each picture with the same request, Count.
 """
 from dataclasses import dataclass
 

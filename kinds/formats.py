@@ -51,7 +51,8 @@ def gold_letter(value, k, path, record):
     """The index of a gold answer that must be exactly one of the first k letters, '(B)' or 'B.' included."""
     g = parse_letter(value.strip(), LETTERS[:k])
     if g is None or len(value.strip().strip('().')) != 1:
-        raise BenchError(f"{path}: record {record}: gold answer {value!r} is not one of the letters {LETTERS[:k]}")
+        raise BenchError(f"{path}: record {record}: gold answer {value!r} is not one of the letters "
+                         f"{LETTERS[:k]}")
     return LETTERS.index(g)
 
 def is_conversation(rec):
@@ -59,7 +60,8 @@ def is_conversation(rec):
     conv = rec.get('conversations') if isinstance(rec, dict) else None
     if not (isinstance(conv, list) and conv and len(conv) % 2 == 0 and isinstance(rec.get('image'), list)):
         return False
-    return all(isinstance(c, dict) and c.get('from') == ('human', 'gpt')[j % 2] and isinstance(c.get('value'), str)
+    speakers = ('human', 'gpt')
+    return all(isinstance(c, dict) and c.get('from') == speakers[j % 2] and isinstance(c.get('value'), str)
                for j, c in enumerate(conv))
 
 def devcv_records(path):
@@ -70,7 +72,8 @@ def devcv_records(path):
     out = []
     for i, rec in enumerate(recs):
         if not is_conversation(rec):
-            raise BenchError(f"{path}: record {i}: needs 'image' (a list) and 'conversations' alternating human/gpt")
+            raise BenchError(f"{path}: record {i}: needs 'image' (a list) and 'conversations' alternating "
+                             "human/gpt")
         human = [c['value'] for c in rec['conversations'][0::2]]
         gpt = [c['value'] for c in rec['conversations'][1::2]]
         images = [image_key(f"{folder}/{p}") for p in rec['image']]
@@ -97,7 +100,8 @@ def read_mdb(path):
     m = read_json(path)
     if not isinstance(m, dict) or not isinstance(m.get('items'), list):
         raise BenchError(f"{path}: record -: a Machine-DevBench manifest is an object with an 'items' list")
-    lexical = 'Lexical' in os.path.normpath(path).split(os.sep) or 'caption_positive' in (m['items'] or [{}])[0]
+    first = (m['items'] or [{}])[0]
+    lexical = 'Lexical' in os.path.normpath(path).split(os.sep) or 'caption_positive' in first
     return m['items'], lexical
 
 def mdb_items(path, items, fields):

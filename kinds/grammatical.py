@@ -1,8 +1,8 @@
 """
-Machine-DevBench's grammatical tasks (EgoBabyVLM): two pictures and two captions that differ in one construction
-(order, prepositions, negation, counting, comparatives, subject-verb, subject-adjective). Right if the matched
-pairs together fit better than the crossed ones: s(i0, t0) + s(i1, t1) > s(i0, t1) + s(i1, t0), strictly.
-Score: accuracy (chance 0.5) with a Wilson interval; scoring.mdb_summary averages the tasks.
+Machine-DevBench's grammatical tasks (EgoBabyVLM): two pictures and two captions that differ in one
+construction (order, prepositions, negation, counting, comparatives, subject-verb, subject-adjective). Right
+if the matched pairs together fit better than the crossed ones: s(i0, t0) + s(i1, t1) > s(i0, t1) + s(i1, t0),
+strictly. Score: accuracy (chance 0.5) with a Wilson interval; scoring.mdb_summary averages the tasks.
 """
 import os
 
@@ -24,9 +24,11 @@ def load(path):
         return None  # lexical.load's
     folder = os.path.dirname(path)
     fields = ('caption_a', 'caption_b', 'image_0', 'image_1')
-    items = [dict(id=str(i), images=[image_key(f"{folder}/{it['image_0']}"), image_key(f"{folder}/{it['image_1']}")],
-                  texts=[it['caption_a'], it['caption_b']]) for i, it in enumerate(mdb_items(path, items, fields))]
-    return dict(kind='grammatical', items=items)
+    out = []
+    for i, it in enumerate(mdb_items(path, items, fields)):
+        images = [image_key(f"{folder}/{it['image_0']}"), image_key(f"{folder}/{it['image_1']}")]
+        out.append(dict(id=str(i), images=images, texts=[it['caption_a'], it['caption_b']]))
+    return dict(kind='grammatical', items=out)
 
 FILES = {'*/manifest_*.json': (mdb_key, load)}
 

@@ -1,7 +1,8 @@
 """
-Machine-DevBench's lexical tasks (EgoBabyVLM): a caption naming a noun or an adjective, its picture and a foil.
-Right if the caption fits its picture better, strictly. Score: the mean over word-frequency bins of each bin's
-accuracy (bins [1,2) and [2,4) merged, as published; scoring.bin_mean), chance 0.5, with a bootstrap interval.
+Machine-DevBench's lexical tasks (EgoBabyVLM): a caption naming a noun or an adjective, its picture and a
+foil. Right if the caption fits its picture better, strictly. Score: the mean over word-frequency bins of each
+bin's accuracy (bins [1,2) and [2,4) merged, as published; scoring.bin_mean), chance 0.5, with a bootstrap
+interval.
 """
 import os
 
@@ -43,6 +44,6 @@ def score(task, answers, reps=1000, seed=0):
     s = np.array([answers[it['id']] for it in items], float)
     right, bins = s[:, 0] > s[:, 1], [it['bin'] for it in items]
     by_bin = {b: float(np.mean([o for o, c in zip(right, bins) if c == b])) for b in sorted(set(bins))}
-    return dict(n=len(items), metric='acc (mean over frequency bins)', score=bin_mean(right, bins), chance=0.5,
-                interval=boot(lambda i: bin_mean(right[i], [bins[j] for j in i]), len(items), reps, seed),
-                metrics=dict(acc_items=float(right.mean()), by_bin=by_bin))
+    interval = boot(lambda i: bin_mean(right[i], [bins[j] for j in i]), len(items), reps, seed)
+    return dict(n=len(items), metric='acc (mean over frequency bins)', score=bin_mean(right, bins),
+                chance=0.5, interval=interval, metrics=dict(acc_items=float(right.mean()), by_bin=by_bin))

@@ -1,9 +1,9 @@
 """
-Memory (DevCV, after NIH's picture sequence memory): round by round, touch the new picture. A base model answers
-by novelty: minus the highest image cosine of each option to every picture shown in earlier rounds. Score: the
-toolbox's adjusted test score, where an old picture counts only if every test round that shows it is right,
-over (rounds + 1) // 3 learning rounds, with a bootstrap interval over records; also learning and raw test
-accuracy. Answer lines from another codebase have the id "record/round".
+Memory (DevCV, after NIH's picture sequence memory): round by round, touch the new picture. A base model
+answers by novelty: minus the highest image cosine of each option to every picture shown in earlier rounds.
+Score: the toolbox's adjusted test score, where an old picture counts only if every test round that shows it
+is right, over (rounds + 1) // 3 learning rounds, with a bootstrap interval over records; also learning and
+raw test accuracy. Answer lines from another codebase have the id "record/round".
 """
 import numpy as np
 

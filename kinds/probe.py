@@ -1,8 +1,8 @@
 """
 Linear and k-NN probes of frozen features (the nursery's probes/: frames of each named thing, split into train
 and test by recording). The features are model.py's image_embedding; the probes are trained here: softmax
-regression (L2, LBFGS, on standardised features) and a 10-NN vote (cosine, DINO's weighting, temperature 0.07).
-Score: linear accuracy on the test frames with a Wilson interval; k-NN accuracy beside it.
+regression (L2, LBFGS, on standardised features) and a 10-NN vote (cosine, DINO's weighting, temperature
+0.07). Score: linear accuracy on the test frames with a Wilson interval; k-NN accuracy beside it.
 """
 import os
 
@@ -64,12 +64,15 @@ def knn_probe(train, y_train, test, n_labels, k=10, temperature=0.07):
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
     require_answers(task, answers, [it['id'] for it in items])
-    x = {s: torch.tensor(np.array([answers[it['id']] for it in items if it['split'] == s]), dtype=torch.float32)
-         for s in ('train', 'test')}
-    y = {s: torch.tensor([it['label'] for it in items if it['split'] == s]) for s in ('train', 'test')}
-    n_labels = len(task['labels'])
-    linear = (linear_probe(x['train'], y['train'], x['test'], n_labels, seed) == y['test']).float().mean().item()
+    x, y = {}, {}
+    for split in ('train', 'test'):
+        features = np.array([answers[it['id']] for it in items if it['split'] == split])
+        x[split] = torch.tensor(features, dtype=torch.float32)
+        y[split] = torch.tensor([it['label'] for it in items if it['split'] == split])
+    n_labels, n = len(task['labels']), len(x['test'])
+    linear = linear_probe(x['train'], y['train'], x['test'], n_labels, seed)
+    linear = (linear == y['test']).float().mean().item()
     knn = (knn_probe(x['train'], y['train'], x['test'], n_labels) == y['test']).float().mean().item()
-    n = len(x['test'])
     return dict(n=n, metric='linear_acc', score=linear, chance=1 / n_labels, interval=wilson(linear, n),
-                metrics=dict(linear_acc=linear, knn_acc=knn, n_train=len(x['train']), interval_knn=wilson(knn, n)))
+                metrics=dict(linear_acc=linear, knn_acc=knn, n_train=len(x['train']),
+                             interval_knn=wilson(knn, n)))

@@ -1,14 +1,14 @@
 """
 What a kind asks of the model: small named readout requests, which evaluate.Engine resolves in batches.
 
-Two requests are primitive, the model's two ways of comparing: Match (how well a text fits a picture: cosine in
-the joint space, or minus the length-normalised NLL of the text after the picture) and ImageSim (cosine of two
-pictures). A composite request (count.Count, vdr.Track) lists the primitives it needs and turns their scores into
-one value, so the Engine batches everything a task asks at once. Every request has:
+Two requests are primitive, the model's two ways of comparing: Match (how well a text fits a picture: cosine
+in the joint space, or minus the length-normalised NLL of the text after the picture) and ImageSim (cosine of
+two pictures). A composite request (count.Count, vdr.Track) lists the primitives it needs and turns their
+scores into one value, so the Engine batches everything a task asks at once. Every request has:
     needs()        the primitive requests whose scores it reads
     value(scores)  its value from those scores, in the order of needs()
-    images()       the pictures it looks at (for missing-file checks and the image-blind control's mean colour)
-    name(how)      the readout it makes, for the report, given the checkpoint's readout ('similarity' or 'nll')
+    images()       the pictures it looks at (missing-file checks, the image-blind control's mean colour)
+    name(how)      the readout it makes, for the report, given the checkpoint's ('similarity' or 'nll')
 """
 from dataclasses import dataclass
 

@@ -1,8 +1,8 @@
 """
-Visual delayed response (DevCV): a thing leaves the view; through which exit? Binary (two exits, or NIH's
-"(A) left (B) right") and open (eight exits). A base model answers by tracking: how well the thing's word fits
-each exit's region of the frame (3x3 cells for eight exits; halves and quadrants for two) over the later half
-of the frames, as levels: a before/after difference would let the one region that changes win half the time even
+Visual delayed response (DevCV): a thing leaves the view; through which exit? Binary (two exits, or NIH's "(A)
+left (B) right") and open (eight exits). A base model answers by tracking: how well the thing's word fits each
+exit's region of the frame (3x3 cells for eight exits; halves and quadrants for two) over the later half of
+the frames, as levels: a before/after difference would let the one region that changes win half the time even
 for random weights. A generated answer is read for its first direction word (else a letter). Score: exact
 accuracy, and accuracy with the exits next to the gold one counted right (the toolbox's adjacent score).
 """
@@ -15,10 +15,12 @@ from kinds.formats import BenchError, devcv_records, find, gold_letter, require_
 from kinds.readouts import Match, answer_options, option_images, option_readout
 from scoring import choice_accuracy, credit, letter_scores, one_hot, parse_direction, wilson
 
-RING = ('top', 'top right', 'right', 'bottom right', 'bottom', 'bottom left', 'left', 'top left')  # 8 exits, in order
+# the eight exits, in order round the frame
+RING = ('top', 'top right', 'right', 'bottom right', 'bottom', 'bottom left', 'left', 'top left')
 
-CELL = {'top': (1, 0), 'bottom': (1, 2), 'left': (0, 1), 'right': (2, 1), 'top left': (0, 0), 'top right': (2, 0),
-        'bottom left': (0, 2), 'bottom right': (2, 2)}
+# each exit's (column, row) in the 3x3 grid of the frame
+CELL = {'top': (1, 0), 'bottom': (1, 2), 'left': (0, 1), 'right': (2, 1), 'top left': (0, 0),
+        'top right': (2, 0), 'bottom left': (0, 2), 'bottom right': (2, 2)}
 
 CONTROLS = ('text_blind', 'image_blind')
 
@@ -73,7 +75,8 @@ def load_devcv(path):
         items.append(dict(id=str(i), rid=rec.get('id'), gold=gold, names=exits, options=options))
     return dict(kind='vdr', items=items)
 
-FILES = {'vdr-binary/data.json': ('baby_vdr_binary', load_devcv), 'vdr/data.json': ('baby_vdr_binary', load_devcv),
+FILES = {'vdr-binary/data.json': ('baby_vdr_binary', load_devcv),
+         'vdr/data.json': ('baby_vdr_binary', load_devcv),
          'vdr-open/data.json': ('baby_vdr_open', load_devcv)}
 
 def images(item):

@@ -1,9 +1,10 @@
 """
-Violation of expectation (the nursery's object-permanence clips; not in the published suites): a possible and an
-impossible clip of the same scene, the impossible one breaking permanence (a thing gone, or come from nowhere,
-behind an occluder). A model is surprised more by the impossible clip if its mean per-frame surprise (model.py
-`surprise`: the temporal model's prediction error) is higher; strict, so a tie fails. Score: pairwise accuracy
-with a Wilson interval, AUROC of impossible over possible with a bootstrap interval, accuracy per concept.
+Violation of expectation (the nursery's object-permanence clips; not in the published suites): a possible and
+an impossible clip of the same scene, the impossible one breaking permanence (a thing gone, or come from
+nowhere, behind an occluder). A model is surprised more by the impossible clip if its mean per-frame surprise
+(model.py `surprise`: the temporal model's prediction error) is higher; strict, so a tie fails. Score:
+pairwise accuracy with a Wilson interval, AUROC of impossible over possible with a bootstrap interval,
+accuracy per concept.
 """
 import os
 
@@ -44,7 +45,9 @@ def score(task, answers, reps=1000, seed=0):
     s = np.array([answers[it['id']] for it in items], float)
     surprised = s[:, 1] > s[:, 0]
     concepts = [it['concept'] for it in items]
-    by_concept = {c: float(np.mean([o for o, k in zip(surprised, concepts) if k == c])) for c in sorted(set(concepts))}
+    by_concept = {c: float(np.mean([o for o, k in zip(surprised, concepts) if k == c]))
+                  for c in sorted(set(concepts))}
+    interval_auroc = boot(lambda i: auroc(s[i, 1], s[i, 0]), len(items), reps, seed)
     return dict(n=len(items), metric='pairwise_acc', chance=0.5, **mean_and_interval(surprised), metrics=dict(
-        pairwise_acc=float(surprised.mean()), auroc=auroc(s[:, 1], s[:, 0]),
-        interval_auroc=boot(lambda i: auroc(s[i, 1], s[i, 0]), len(items), reps, seed), by_concept=by_concept))
+        pairwise_acc=float(surprised.mean()), auroc=auroc(s[:, 1], s[:, 0]), interval_auroc=interval_auroc,
+        by_concept=by_concept))

@@ -1,28 +1,32 @@
 """
-Winoground-style pairs (BabyVLM v1's Baby Winoground; DevBench's gram-winoground): two pictures and two phrases,
-picture i going with phrase i. The model scores every picture with every phrase; the text score asks that each
-picture prefer its phrase, the image score that each phrase prefer its picture, the group score both
+Winoground-style pairs (BabyVLM v1's Baby Winoground; DevBench's gram-winoground): two pictures and two
+phrases, picture i going with phrase i. The model scores every picture with every phrase; the text score asks
+that each picture prefer its phrase, the image score that each phrase prefer its picture, the group score both
 (Thrush et al. 2022), strictly, so a tie fails. Baby Winoground adds the positive and negative contexts.
 Score: group score (chance 1/6) with a Wilson interval; every other score and its interval beside it.
 """
 import os
 
+import numpy as np
+
 from kinds.formats import BenchError, image_key, read_csv, read_devbench, require_answers
 from kinds.readouts import answer_pairs
 from scoring import mean_and_interval, wilson, winoground
-import numpy as np
 
 CONTROLS = ('text_blind', 'image_blind')
 
-CHANCE = dict(text_score=.25, image_score=.25, group_score=1 / 6, positive_context=1 / 3, negative_context=1 / 3)
+CHANCE = dict(text_score=.25, image_score=.25, group_score=1 / 6, positive_context=1 / 3,
+              negative_context=1 / 3)
 
 def load_v1(path):
     """Baby Winoground: a positive and a negative row per instance, the pictures in positive_images/ and
     negative_images/."""
     folder, instances = os.path.dirname(path), {}
-    for line, r in read_csv(path, ('instance_id', 'positive_phrase', 'negative_phrase', 'image', 'image_tag')):
+    fields = ('instance_id', 'positive_phrase', 'negative_phrase', 'image', 'image_tag')
+    for line, r in read_csv(path, fields):
         if r['image_tag'] not in ('positive', 'negative'):
-            raise BenchError(f"{path}: line {line}: image_tag must be positive or negative, got {r['image_tag']!r}")
+            raise BenchError(f"{path}: line {line}: image_tag must be positive or negative, got "
+                             f"{r['image_tag']!r}")
         instances.setdefault(r['instance_id'], {})[r['image_tag']] = (line, r)
     items = []
     for instance, tags in instances.items():
@@ -30,7 +34,8 @@ def load_v1(path):
             first = next(iter(tags.values()))[0]
             raise BenchError(f"{path}: line {first}: instance {instance} needs a positive and a negative row")
         (_, p), (_, n) = tags['positive'], tags['negative']
-        images = [image_key(f"{folder}/positive_images/{p['image']}"), image_key(f"{folder}/negative_images/{n['image']}")]
+        images = [image_key(f"{folder}/positive_images/{p['image']}"),
+                  image_key(f"{folder}/negative_images/{n['image']}")]
         items.append(dict(id=instance, images=images, texts=[p['positive_phrase'], p['negative_phrase']]))
     return dict(kind='winoground', items=items)
 
@@ -40,11 +45,12 @@ def load_devbench(path):
     if len(texts) != 2 or len(images) != 2:
         return None  # a forced choice (choice.load_devbench's), or RSA
     folder = os.path.dirname(path)
-    items = [dict(id=str(i), images=[image_key(f"{folder}/{r[c]}") for c in images], texts=[r[c] for c in texts])
-             for i, (_, r) in enumerate(rows)]
+    items = [dict(id=str(i), images=[image_key(f"{folder}/{r[c]}") for c in images],
+                  texts=[r[c] for c in texts]) for i, (_, r) in enumerate(rows)]
     return dict(kind='winoground', items=items)
 
-FILES = {'*/baby_winoground.csv': ('baby_winoground', load_v1), '*/manifest.csv': ('devbench_{folder}', load_devbench)}
+FILES = {'*/baby_winoground.csv': ('baby_winoground', load_v1),
+         '*/manifest.csv': ('devbench_{folder}', load_devbench)}
 
 def images(item):
     return list(item['images'])
@@ -59,6 +65,6 @@ def score(task, answers, reps=1000, seed=0):
     items = task['items']
     require_answers(task, answers, [it['id'] for it in items])
     w = winoground(np.array([answers[it['id']] for it in items], float).reshape(-1, 2, 2))
-    return dict(n=len(items), metric='group_score', chance=CHANCE['group_score'], **mean_and_interval(w['group_score']),
-                metrics={k: float(v.mean()) for k, v in w.items()}, chances=CHANCE,
-                intervals={k: wilson(float(v.mean()), len(v)) for k, v in w.items()})
+    return dict(n=len(items), metric='group_score', chance=CHANCE['group_score'],
+                **mean_and_interval(w['group_score']), metrics={k: float(v.mean()) for k, v in w.items()},
+                chances=CHANCE, intervals={k: wilson(float(v.mean()), len(v)) for k, v in w.items()})

@@ -41,7 +41,7 @@ def one_thread():
 @needs_formats
 def test_scores_file(tmp_path, one_thread):
     root = tmp_path / 'bench'
-    for part in ('v1', os.path.join('devcv', 'ego4d', 'compare_real'), os.path.join('devcv', 'ego4d', 'count')):
+    for part in ('v1', 'devcv/ego4d/compare_real', 'devcv/ego4d/count'):
         shutil.copytree(FORMATS / part, root / part)
     (root / 'v1' / 'SAYCam_caption.csv').unlink()
     placeholders(root)
@@ -52,11 +52,13 @@ def test_scores_file(tmp_path, one_thread):
     gold = [r['conversations'][1]['value'] for r in records]
     lines += [dict(task='baby_compare_real', id=str(i), answer=f"({g})" if i else 'Neither')
               for i, g in enumerate(gold)]
-    lines += [dict(task='baby_count', id=str(i), answer='I count four.' if i == 0 else 'two') for i in range(5)]
+    lines += [dict(task='baby_count', id='0', answer='I count four.')]
+    lines += [dict(task='baby_count', id=str(i), answer='two') for i in range(1, 5)]
     lines += [dict(task='labeled_s', id=str(t), control='text_blind', scores=[1, 1, 1, 1]) for t in range(6)]
     path = tmp_path / 'other.jsonl'
     path.write_text('\n'.join(json.dumps(line) for line in lines) + '\n')
-    runs = run(f'--scores_file={path}', f'--bench_dir={root}', f'--out_dir={tmp_path / "out"}', '--bootstrap=50')
+    runs = run(f'--scores_file={path}', f'--bench_dir={root}', f'--out_dir={tmp_path / "out"}',
+               '--bootstrap=50')
     t = runs[0]['tasks']
     assert 'baby_winoground' not in t                                # no lines for it: not scored, counts 0
     assert t['labeled_s']['score'] == 0.5 and t['labeled_s']['readout'] == 'scores_file'
@@ -75,7 +77,8 @@ def test_scores_file(tmp_path, one_thread):
         run(f'--scores_file={bad}', f'--bench_dir={root}', f'--out_dir={tmp_path / "out"}')
 
 def test_bad_settings_name_the_setting(tmp_path):
-    for flag, name in (('--readout=sim', 'readout'), ('--dtype=fp8', 'dtype'), ('--batch_size=0', 'batch_size')):
+    bad = (('--readout=sim', 'readout'), ('--dtype=fp8', 'dtype'), ('--batch_size=0', 'batch_size'))
+    for flag, name in bad:
         with pytest.raises(SystemExit, match=name):
             run(flag, f'--bench_dir={tmp_path}')
 
@@ -87,12 +90,14 @@ TINY = dict(patch_size=8, vit_layer=1, vit_embd=32, vit_head=2, n_layer=1, n_emb
 @pytest.fixture(scope='module')
 def tiny_bench(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')
-    subprocess.run([sys.executable, str(ROOT / 'data' / 'nursery' / 'benchmarks.py'), '--size=tiny', f'--out={out}',
-                    f'--raw={out / "no_corpus"}'], check=True, capture_output=True, cwd=ROOT, timeout=600)
+    subprocess.run([sys.executable, str(ROOT / 'data' / 'nursery' / 'benchmarks.py'), '--size=tiny',
+                    f'--out={out}', f'--raw={out / "no_corpus"}'], check=True, capture_output=True, cwd=ROOT,
+                   timeout=600)
     return out
 
 def random_checkpoint(tmp_path, step=0):
-    """A random-weights model saved the way train.py saves, with a corpus folder holding only its tokenizer."""
+    """A random-weights model saved the way train.py saves, with a corpus folder holding only its
+    tokenizer."""
     from model import BabyVLM, ModelConfig
     from tokenizer import save_tokenizer, train_bpe
     corpus = tmp_path / 'corpus'
@@ -107,8 +112,9 @@ def random_checkpoint(tmp_path, step=0):
     config = dict(data_dir=str(corpus), contrastive_weight=1.0, caption_weight=1.0, temporal_weight=1.0,
                   order='shuffle')
     path = tmp_path / f'ckpt_{step}.pt'
-    torch.save(dict(model=model.state_dict(), model_args=args, config=config, iter_num=step, best_val_loss=0.0,
-                    data=dict(data_dir=str(corpus), position=step, order='shuffle', seed=1)), path)
+    data = dict(data_dir=str(corpus), position=step, order='shuffle', seed=1)
+    torch.save(dict(model=model.state_dict(), model_args=args, config=config, iter_num=step,
+                    best_val_loss=0.0, data=data), path)
     return path
 
 WORD_TASKS = ('labeled_s', 'vtwt', 'baby_pv', 'baby_localize', 'baby_count', 'gaze', 'devbench_lex-lwl',
@@ -124,10 +130,12 @@ def test_random_weights_sit_at_chance(tiny_bench, tmp_path, one_thread):
     for key, t in tasks.items():
         assert {'n', 'score', 'chance', 'interval', 'readout', 'controls'} <= set(t), key
         assert set(t['controls']) == set(KINDS[t['kind']].CONTROLS), key
-    for key in WORD_TASKS:   # the tasks only words can solve; image matchers (leftright, probes) are another story
+    # the tasks only words can solve; image matchers (leftright, probes) are another story
+    for key in WORD_TASKS:
         lo, hi = tasks[key]['interval']
         assert lo <= tasks[key]['chance'] <= hi, (key, tasks[key])
-    assert tasks['baby_pv']['controls']['image_blind']['score'] == 0.25       # a blank picture: every option ties
+    # a blank picture: every option ties
+    assert tasks['baby_pv']['controls']['image_blind']['score'] == 0.25
     assert tasks['voe']['readout'] == 'surprise' and 0 <= tasks['voe']['metrics']['auroc'] <= 1
     assert set(runs[0]['leaderboard']['results']) == set(S.LEADERBOARD)
     report = (tmp_path / 'out' / 'report.md').read_text()
@@ -135,7 +143,8 @@ def test_random_weights_sit_at_chance(tiny_bench, tmp_path, one_thread):
     assert (tmp_path / 'out' / 'report.png').stat().st_size > 0
 
 def test_settings_are_explicit_and_main_repeats(tiny_bench, tmp_path, one_thread):
-    """main(cfg) reads only cfg: the module's globals stay as they were, and a second call gives the same runs."""
+    """main(cfg) reads only cfg: the module's globals stay as they were, and a second call gives the same
+    runs."""
     settings = configure(dict(vars(evaluate)), [], quiet=True)
     args = (f'--ckpt={random_checkpoint(tmp_path)}', f'--bench_dir={tiny_bench}', '--bootstrap=50',
             '--tasks=labeled_s,baby_memory,voe,md_nouns_cartoon', '--dtype=float32', '--batch_size=7')
@@ -161,9 +170,9 @@ def test_a_new_kind_is_one_module_and_one_line(tiny_bench, tmp_path, monkeypatch
         credits = [credit(answers[it['id']], it['gold']) for it in task['items']]
         return choice_accuracy(credits, [len(it['options']) for it in task['items']])
 
-    toy = types.SimpleNamespace(FILES={'brighter/pairs.json': ('brighter', load_brighter)}, images=option_images,
-                                answer=answer_options, readout=option_readout, score=score_brighter,
-                                CONTROLS=('image_blind',))
+    toy = types.SimpleNamespace(FILES={'brighter/pairs.json': ('brighter', load_brighter)},
+                                images=option_images, answer=answer_options, readout=option_readout,
+                                score=score_brighter, CONTROLS=('image_blind',))
     monkeypatch.setitem(KINDS, 'brighter', toy)
     folder = tmp_path / 'bench' / 'brighter'
     folder.mkdir(parents=True)
@@ -174,20 +183,22 @@ def test_a_new_kind_is_one_module_and_one_line(tiny_bench, tmp_path, monkeypatch
                f'--out_dir={tmp_path / "out"}', '--dtype=float32')
     t = runs[0]['tasks']['brighter']
     assert t['kind'] == 'brighter' and t['n'] == 2 and t['chance'] == 0.5 and t['readout'] == 'image cosine'
-    assert t['controls']['image_blind']['score'] == 0.5          # one blank picture for all: a tie, half credit
+    assert t['controls']['image_blind']['score'] == 0.5          # one blank picture for all: half credit
 
 def test_results_match_the_golden_file(tiny_dataset, tiny_bench, tmp_path):
-    """A tiny checkpoint trained here (40 steps of all objectives, fp32, one thread: the same weights on every run
-    of this machine) scores exactly as tests/golden/tiny_results.json says: every score, interval, metric and
-    control. The file was made before evaluation was reorganised into kinds/, so equality says the reshaping
-    changed no number. UPDATE_GOLDEN=1 writes it anew, on purpose, when a loader, readout or metric changes."""
+    """A tiny checkpoint trained here (40 steps of all objectives, fp32, one thread: the same weights on every
+    run of this machine) scores exactly as tests/golden/tiny_results.json says: every score, interval, metric
+    and control. The file was made before evaluation was reorganised into kinds/, so equality says the
+    reshaping changed no number. UPDATE_GOLDEN=1 writes it anew, on purpose, when a loader, readout or metric
+    changes."""
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     subprocess.run([sys.executable, 'train.py', f'--data_dir={tiny_dataset}', f'--out_dir={tmp_path / "run"}',
                     *TRAIN_TINY, '--log_interval=10', '--max_iters=40', '--eval_interval=40'],
                    check=True, capture_output=True, cwd=ROOT, env=env, timeout=300)
-    result = subprocess.run([sys.executable, 'evaluate.py', f'--ckpt={tmp_path / "run" / "ckpt.pt"}',
-                             f'--bench_dir={tiny_bench}', f'--out_dir={tmp_path / "eval"}', '--dtype=float32',
-                             '--bootstrap=100'], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    command = [sys.executable, 'evaluate.py', f'--ckpt={tmp_path / "run" / "ckpt.pt"}',
+               f'--bench_dir={tiny_bench}', f'--out_dir={tmp_path / "eval"}', '--dtype=float32',
+               '--bootstrap=100']
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     runs = json.loads((tmp_path / 'eval' / 'results.json').read_text())['runs']
     tasks = {k: {f: v for f, v in t.items() if f != 'file'} for k, t in runs[0]['tasks'].items()}
@@ -199,23 +210,26 @@ def test_results_match_the_golden_file(tiny_dataset, tiny_bench, tmp_path):
     assert set(tasks) == set(golden['tasks'])
     for key, t in golden['tasks'].items():
         assert now['tasks'][key] == t, key
-    assert now['leaderboard'] == golden['leaderboard'] and now['machine_devbench'] == golden['machine_devbench']
+    assert now['leaderboard'] == golden['leaderboard']
+    assert now['machine_devbench'] == golden['machine_devbench']
 
 def test_brief_training_learns_words(tmp_path, one_thread):
-    """300 contrastive steps on a small nursery corpus (12 recordings, 10 minutes, ~300 utterances) already pick the
-    named picture of a yoked pair (DevBench looking-while-listening over the words that corpus says, each pair
-    asked once for each word) above chance. (The tiny corpus' 20 utterances name too few things, too few times.)"""
+    """300 contrastive steps on a small nursery corpus (12 recordings, 10 minutes, ~300 utterances) already
+    pick the named picture of a yoked pair (DevBench looking-while-listening over the words that corpus says,
+    each pair asked once for each word) above chance. (The tiny corpus' 20 utterances name too few things, too
+    few times.)"""
     raw, data, bench = tmp_path / 'raw', tmp_path / 'prepared', tmp_path / 'bench'
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     for cmd in (['data/nursery/make.py', '--size=small', '--seed=1', f'--out={raw}'],
                 ['prepare.py', f'--input_dir={raw}', f'--out_dir={data}'],
-                ['train.py', f'--data_dir={data}', f'--out_dir={tmp_path / "run"}', *TRAIN_TINY, '--batch_size=32',
-                 '--max_iters=300', '--eval_interval=300', '--log_interval=100', '--warmup_iters=20',
-                 '--caption_weight=0', '--temporal_weight=0'],
+                ['train.py', f'--data_dir={data}', f'--out_dir={tmp_path / "run"}', *TRAIN_TINY,
+                 '--batch_size=32', '--max_iters=300', '--eval_interval=300', '--log_interval=100',
+                 '--warmup_iters=20', '--caption_weight=0', '--temporal_weight=0'],
                 ['data/nursery/benchmarks.py', f'--out={bench}', f'--raw={raw}', '--only=devbench/lex-lwl']):
-        subprocess.run([sys.executable, *cmd], check=True, capture_output=True, cwd=ROOT, env=env, timeout=600)
-    runs = run(f'--ckpt={tmp_path / "run" / "ckpt.pt"}', f'--bench_dir={bench}', f'--out_dir={tmp_path / "out"}',
-               '--bootstrap=100', '--dtype=float32')
+        subprocess.run([sys.executable, *cmd], check=True, capture_output=True, cwd=ROOT, env=env,
+                       timeout=600)
+    runs = run(f'--ckpt={tmp_path / "run" / "ckpt.pt"}', f'--bench_dir={bench}',
+               f'--out_dir={tmp_path / "out"}', '--bootstrap=100', '--dtype=float32')
     lwl = runs[0]['tasks']['devbench_lex-lwl']
     assert lwl['n'] >= 100 and lwl['interval'][0] > lwl['chance'], lwl
     assert lwl['controls']['text_blind']['score'] == 0.5 and lwl['controls']['image_blind']['score'] == 0.5

@@ -38,7 +38,8 @@ def placeholders(root):
                 os.makedirs(os.path.dirname(p), exist_ok=True)
                 if not os.path.exists(p):
                     colour = (hash(p) % 256, hash(p) // 256 % 256, 90)
-                    Image.new('RGB', (32, 24), colour).save(p, format='PNG' if p.lower().endswith('.png') else 'JPEG')
+                    kind = 'PNG' if p.lower().endswith('.png') else 'JPEG'
+                    Image.new('RGB', (32, 24), colour).save(p, format=kind)
 
 # ----------------------------------------------------------------------------- each kind's metric, by hand
 
@@ -74,7 +75,8 @@ def test_memory_adjusted_score(tmp_path):
 
 def test_vdr_exact_and_adjacent(tmp_path):
     ring = "'top', 'bottom', 'left', 'right', 'top right', 'top left', 'bottom right', or 'bottom left'"
-    prompt = f"<image><image> which part of the frame does the ball leave from? respond ONLY with one of: {ring}."
+    prompt = ("<image><image> which part of the frame does the ball leave from? respond ONLY with one of: "
+              f"{ring}.")
     recs = [dict(id=str(i), image=['images/f0.jpg', 'images/f1.jpg'], conversations=[
         {'from': 'human', 'value': prompt}, {'from': 'gpt', 'value': 'top'}]) for i in range(4)]
     (tmp_path / 'vdr-open').mkdir()
@@ -86,7 +88,8 @@ def test_vdr_exact_and_adjacent(tmp_path):
     assert m['score'] == 0.25 and m['metrics']['acc_adjacent'] == 0.75     # exact; exact or a neighbour
     assert m['chance'] == 0.125 and m['metrics']['chance_adjacent'] == 0.375
     names = task['items'][0]['names']
-    scores = {str(i): np.eye(8)[names.index(d)] for i, d in enumerate(['top left', 'right', 'bottom left', 'top'])}
+    picks = ['top left', 'right', 'bottom left', 'top']
+    scores = {str(i): np.eye(8)[names.index(d)] for i, d in enumerate(picks)}
     m = score(task, scores)
     assert m['score'] == 0.25 and m['metrics']['acc_adjacent'] == 0.5
 
@@ -111,10 +114,11 @@ def test_number_phrases_and_regions():
     assert vdr.region('left', False) == (0, 0, .5, 1) and vdr.region('top right', False) == (.5, 0, 1, .5)
     assert vdr.region('bottom', True) == pytest.approx((1 / 3, 2 / 3, 2 / 3, 1))
     track = vdr.Track((('f0.jpg', None), ('f1.jpg', None), ('f2.jpg', None)), 'ball', 'left', False)
-    assert track.needs()[0] == Match(('f0.jpg', (0, 0, .5, 1)), 'ball') and track.value([1.0, 2.0, 4.0]) == 3.0
+    assert track.needs()[0] == Match(('f0.jpg', (0, 0, .5, 1)), 'ball')
+    assert track.value([1.0, 2.0, 4.0]) == 3.0                        # the later half of the frames
 
 def test_picture_vocabulary_word_keeps_its_apostrophe(tmp_path):
-    prompt = "<image><image> Which one is the image of 'astronaut's' (A) the first image (B) the second image."
+    prompt = "<image><image> Which one is the image of 'astronaut's' (A) the first image (B) the second."
     rec = dict(id='0', image=['a.jpg', 'b.jpg'], conversations=[{'from': 'human', 'value': prompt},
                                                                  {'from': 'gpt', 'value': 'A'}])
     (tmp_path / 'picture_vocabulary').mkdir()
@@ -122,7 +126,7 @@ def test_picture_vocabulary_word_keeps_its_apostrophe(tmp_path):
     task = found_tasks(tmp_path)['baby_pv']
     assert [op.text for op in task['items'][0]['options']] == ["astronaut's", "astronaut's"]
 
-# ----------------------------------------------------------------------------- the loaders on the real sample files
+# ----------------------------------------------------------------------- the loaders on the real sample files
 
 @needs_formats
 def test_loaders_read_the_published_samples(tmp_path):
@@ -136,13 +140,16 @@ def test_loaders_read_the_published_samples(tmp_path):
         if t is not None:
             kinds.check_images(t)
     plain = {k.split('@')[0] for k in tasks}
-    assert {'labeled_s', 'vtwt', 'baby_winoground', 'saycam_caption', 'baby_pv', 'baby_localize', 'baby_leftright',
-            'baby_spatialdetails', 'baby_vdr_binary', 'baby_vdr_open', 'baby_compare_synthetic', 'baby_compare_real',
-            'baby_count', 'baby_subitize', 'baby_memory', 'devbench_gram-trog', 'devbench_gram-winoground',
-            'devbench_lex-lwl', 'devbench_lex-viz_vocab'} <= plain
-    # DevCV's sources (babyview, ego4d, nih, saycam) lie at one depth: each keyed by its folder, the clash named
+    assert {'labeled_s', 'vtwt', 'baby_winoground', 'saycam_caption', 'baby_pv', 'baby_localize',
+            'baby_leftright', 'baby_spatialdetails', 'baby_vdr_binary', 'baby_vdr_open',
+            'baby_compare_synthetic', 'baby_compare_real', 'baby_count', 'baby_subitize', 'baby_memory',
+            'devbench_gram-trog', 'devbench_gram-winoground', 'devbench_lex-lwl',
+            'devbench_lex-viz_vocab'} <= plain
+    # DevCV's sources (babyview, ego4d, nih, saycam) lie at one depth: each keyed by its folder, the clash
+    # named
     assert 'baby_localize' not in tasks and 'baby_localize' in problems
-    assert 'devcv/saycam/localize' in problems['baby_localize'] and 'devcv/babyview/localize' in problems['baby_localize']
+    assert 'devcv/saycam/localize' in problems['baby_localize']
+    assert 'devcv/babyview/localize' in problems['baby_localize']
     ls = tasks['labeled_s']['items']
     assert len(ls) == 6 and ls[0]['options'][0].text == 'ball' and ls[0]['gold'] == 0
     assert ls[0]['options'][1].image[0].endswith(os.path.join('v1', 'images', 'basket', 'img_50191.jpeg'))
@@ -152,14 +159,16 @@ def test_loaders_read_the_published_samples(tmp_path):
     loc = tasks['baby_localize@devcv/saycam/localize']['items'][0]
     assert loc['box'] == [158.0, 6.0, 355.0, 161.0] and loc['gold'] == 0 and loc['options'][0].text == 'drain'
     bv = tasks['baby_localize@devcv/babyview/localize']['items'][0]
-    assert bv['box'] == [1, 0, 859, 731] and bv['options'][0].text == 'TV'              # BabyView: x1 y1 x2 y2
+    assert bv['box'] == [1, 0, 859, 731] and bv['options'][0].text == 'TV'    # BabyView's: x1 y1 x2 y2
     vdr_item = tasks['baby_vdr_binary@devcv/ego4d/vdr-binary']['items'][0]
     assert vdr_item['names'] == ['top left', 'bottom right'] and vdr_item['gold'] == 1
     assert vdr_item['options'][0].word == 'phone'
     nih_vdr = tasks['baby_vdr_binary@devcv/nih/vdr']['items'][0]
-    assert nih_vdr['names'] == ['left', 'right'] and nih_vdr['gold'] == 1 and len(nih_vdr['options'][0].frames) == 50
+    assert nih_vdr['names'] == ['left', 'right'] and nih_vdr['gold'] == 1
+    assert len(nih_vdr['options'][0].frames) == 50
     nih_pv = tasks['baby_pv@devcv/nih/picture_vocab']['items'][0]
-    assert [op.image[1] for op in nih_pv['options']] == list(choice.QUADRANTS) and nih_pv['options'][0].text == 'egress'
+    assert [op.image[1] for op in nih_pv['options']] == list(choice.QUADRANTS)
+    assert nih_pv['options'][0].text == 'egress'
     item = tasks['baby_count@devcv/ego4d/count']['items'][0]
     assert item['value'] == 4 and item['options'][4].text == 'four bottles'
     big = tasks['baby_count@devcv/babyview/count']['items'][1]
@@ -169,7 +178,8 @@ def test_loaders_read_the_published_samples(tmp_path):
     r204 = mem[5]['rounds']   # memory_task_204: images first, "(A) the first image", no labels
     assert [len(x['options']) for x in r204] == [1] + [2] * 14 and r204[1]['gold'] == 1
     nih_mem = tasks['baby_memory@devcv/nih/memory']['items'][0]['rounds']
-    assert len(nih_mem) == 30 and nih_mem[1]['old'] == 'dog'     # "(A) <image>  (B) <image>": the double space
+    # "(A) <image>  (B) <image>", with a double space
+    assert len(nih_mem) == 30 and nih_mem[1]['old'] == 'dog'
     other = count.load_devcv(str(root / 'devcv' / 'ego4d' / 'count' / 'data.v53ba931.json'))
     assert other['items'][0]['options'][9].text == 'nine bicycles'
     trog = tasks['devbench_gram-trog']
@@ -212,14 +222,15 @@ def test_malformed_files_name_the_file_and_record(tmp_path):
         kinds.load_task('baby_leftright', *kinds.discover(str(tmp_path / 'leftright'))[0]['baby_leftright'])
     found, _ = kinds.discover(str(FORMATS / 'devcv' / 'saycam' / 'leftright'))
     task = kinds.load_task('baby_leftright', *found['baby_leftright'])
-    with pytest.raises(BenchError, match=r"leftright/data\.json: record 0: image .*leftright_0000_0\.jpeg is missing"):
+    missing = r"leftright/data\.json: record 0: image .*leftright_0000_0\.jpeg is missing"
+    with pytest.raises(BenchError, match=missing):
         kinds.check_images(task)
 
 # ----------------------------------------------------------------------------- discovery
 
 def picture_vocabulary(folder):
     rec = dict(id='0', image=['a.jpg', 'b.jpg'], conversations=[
-        {'from': 'human', 'value': "<image><image> Which is the image of 'ball' (A) the first (B) the second."},
+        {'from': 'human', 'value': "<image><image> Which is the image of 'ball' (A) one (B) the other."},
         {'from': 'gpt', 'value': 'A'}])
     folder.mkdir(parents=True)
     (folder / 'data.json').write_text(json.dumps([rec]))

@@ -7,7 +7,8 @@ import pytest
 import scoring as S
 
 def test_wilson_interval():
-    # p = 0.5, n = 100: centre (0.5 + z^2/200) / (1 + z^2/100) = 0.5; half 1.96 sqrt(0.0025 + z^2/40000) / 1.038416
+    # p = 0.5, n = 100: centre (0.5 + z^2/200) / (1 + z^2/100) = 0.5; half 1.96 sqrt(0.0025 + z^2/40000) /
+    # 1.038416
     lo, hi = S.wilson(0.5, 100)
     assert lo == pytest.approx(0.403832, abs=1e-5) and hi == pytest.approx(0.596168, abs=1e-5)
     # 0 of 10: the upper edge is z^2/10 / (1 + z^2/10) = 0.384160 / 1.384160 = 0.277540
@@ -28,7 +29,7 @@ def test_choice_credit_and_ties():
 def test_winoground_scores():
     s = np.array([[[3, 1], [2, 4]],     # everything right
                   [[3, 1], [4, 2]],     # image 1 prefers the wrong text; text 0 prefers the wrong image
-                  [[2, 2], [1, 3]]],    # a tie in image 0's texts: the text score fails, the image score holds
+                  [[2, 2], [1, 3]]],    # a tie in image 0's texts: the text score fails, the image's holds
                  dtype=float)
     w = {k: v.tolist() for k, v in S.winoground(s).items()}
     assert w['text_score'] == [True, False, False]
@@ -38,13 +39,14 @@ def test_winoground_scores():
     assert w['negative_context'] == [True, False, True]    # s11 > s10 and s11 > s01
 
 def test_memory_scores_nih_base():
-    assert S.memory_scores([dict(old=r % 10) for r in range(30)], [1.0] * 30)[2:] == (10, 10)   # 30 rounds, base 10
+    # NIH's 30 rounds: a base of 10 learning rounds
+    assert S.memory_scores([dict(old=r % 10) for r in range(30)], [1.0] * 30)[2:] == (10, 10)
 
 def test_answer_parsing():
     assert S.parse_letter('The answer is (B).') == 'B'
     assert S.parse_letter('I think C') == 'C'
     assert S.parse_letter('Bob and Dad') is None                   # letters inside words do not count
-    assert S.parse_letter('C, no, B') == 'C'                        # the first standalone letter, as the toolbox
+    assert S.parse_letter('C, no, B') == 'C'                        # the first standalone letter, as in DevCV
     # ... so on a 2-way item "C, no, B" is a wrong answer (no option scores), not B
     assert np.isnan(S.letter_scores('C, no, B', 2)).all()
     assert S.letter_scores('(B)', 2).tolist() == [0.0, 1.0]
@@ -67,14 +69,15 @@ def test_meteor_worked_example():
     hyp, ref = 'the red ball look'.split(), 'look at the red ball'.split()
     assert S.meteor(hyp, ref) == pytest.approx(0.8 / 0.98 * (1 - 0.5 * 0.5 ** 3), abs=1e-9)
     assert S.meteor(hyp, ref) == pytest.approx(0.765306, abs=1e-6)
-    assert S.meteor('a b c d e'.split(), 'a b c d e'.split()) == pytest.approx(1 - 0.5 * 0.2 ** 3)  # one chunk
+    assert S.meteor(list('abcde'), list('abcde')) == pytest.approx(1 - 0.5 * 0.2 ** 3)  # one chunk of 5
     assert S.meteor(['dog'], ['cat']) == 0.0
     assert S.tokenize_caption("There's the ball! Don't") == ['there', "'s", 'the', 'ball', '!', 'do', "n't"]
 
 def test_auroc_kl_and_bootstrap():
     assert S.auroc([3, 2], [1, 2]) == pytest.approx(3.5 / 4)        # ties count half
     kl, beta = S.fit_kl(np.array([[0.8, 0.2]]), np.array([[1.0, 0.0]]))
-    assert beta == pytest.approx(math.log(4), rel=0.01) and kl < 1e-4   # softmax(beta, 0) = (0.8, 0.2) at beta = ln 4
+    # softmax(beta, 0) = (0.8, 0.2) at beta = ln 4
+    assert beta == pytest.approx(math.log(4), rel=0.01) and kl < 1e-4
     kl, beta = S.fit_kl(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
     p = math.exp(0.025) / (math.exp(0.025) + 1)
     assert beta == pytest.approx(0.025)
@@ -92,6 +95,7 @@ def test_frequency_bins_and_summaries():
     tasks = {'md_nouns': dict(score=0.4, kind='lexical'), 'md_a': dict(score=0.6, kind='grammatical'),
              'md_b': dict(score=0.8, kind='grammatical')}
     summary = S.mdb_summary(tasks)
-    assert summary['grammatical'] == pytest.approx(0.7) and summary['overall'] == pytest.approx((0.4 + 0.7) / 2)
+    assert summary['grammatical'] == pytest.approx(0.7)
+    assert summary['overall'] == pytest.approx((0.4 + 0.7) / 2)
     board = S.leaderboard({'baby_count': dict(score=0.4, metrics=dict(acc=0.4, kl=1.0))})
     assert board['results'] == {'baby_count': {'acc': 0.4}} and board['overall'] == pytest.approx(0.4 / 11)
