@@ -151,14 +151,9 @@ FILES = {'*/labeled_s.csv': ('labeled_s', load_labeled_s), '*/vtwt.csv': ('vtwt'
 
 # ----------------------------------------------------------------------------- answers and metrics
 
-def images(item):
-    return option_images(item)
-
-def answer(engine, task, mode):
-    return answer_options(engine, task, mode)
-
-def readout(task, how):
-    return option_readout(task, how)
+images = option_images
+answer = answer_options
+readout = option_readout
 
 def option_scores(answer_, k):
     """Per-option scores as given, or a generated answer's letter as one-hot scores."""

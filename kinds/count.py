@@ -52,14 +52,9 @@ def load_devcv(path):
 
 FILES = {'count/data.json': ('baby_count', load_devcv), 'subitize/data.json': ('baby_subitize', load_devcv)}
 
-def images(item):
-    return option_images(item)
-
-def answer(engine, task, mode):
-    return answer_options(engine, task, mode)
-
-def readout(task, how):
-    return option_readout(task, how)
+images = option_images
+answer = answer_options
+readout = option_readout
 
 def item_credit(item, answer_):
     """A generated answer is right if its first number is the count; per-option scores by the best option."""

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from kinds.formats import image_key, mdb_items, read_mdb, require_answers
-from kinds.readouts import answer_pairs
+from kinds.readouts import answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -32,14 +32,9 @@ def load(path):
 
 FILES = {'*/manifest_*.json': (mdb_key, load)}
 
-def images(item):
-    return list(item['images'])
-
-def answer(engine, task, mode):
-    return answer_pairs(engine, task, mode)
-
-def readout(task, how):
-    return how
+images = pair_images
+answer = answer_pairs
+readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
     items = task['items']

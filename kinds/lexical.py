@@ -10,7 +10,7 @@ import numpy as np
 
 from kinds.formats import image_key, mdb_items, read_mdb, require_answers
 from kinds.grammatical import mdb_key
-from kinds.readouts import answer_pairs
+from kinds.readouts import answer_pairs, model_readout, pair_images
 from scoring import bin_mean, boot, merged_bin
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -29,14 +29,9 @@ def load(path):
 
 FILES = {'*/manifest_*.json': (mdb_key, load)}
 
-def images(item):
-    return list(item['images'])
-
-def answer(engine, task, mode):
-    return answer_pairs(engine, task, mode)
-
-def readout(task, how):
-    return how
+images = pair_images
+answer = answer_pairs
+readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
     items = task['items']

@@ -66,6 +66,13 @@ def answer_pairs(engine, task, mode):
     values = engine.match(pairs, mode).reshape(len(task['items']), -1)
     return {it['id']: v for it, v in zip(task['items'], values)}
 
+def pair_images(item):
+    return list(item['images'])
+
+def model_readout(task, how):
+    """The readout of a task whose texts are matched with its pictures: the checkpoint's own."""
+    return how
+
 def option_images(item):
     return [k for op in item['options'] for k in op.images()]
 

@@ -79,14 +79,9 @@ FILES = {'vdr-binary/data.json': ('baby_vdr_binary', load_devcv),
          'vdr/data.json': ('baby_vdr_binary', load_devcv),
          'vdr-open/data.json': ('baby_vdr_open', load_devcv)}
 
-def images(item):
-    return option_images(item)
-
-def answer(engine, task, mode):
-    return answer_options(engine, task, mode)
-
-def readout(task, how):
-    return option_readout(task, how)
+images = option_images
+answer = answer_options
+readout = option_readout
 
 def exit_scores(answer_, names):
     """Per-option scores as given, or a generated answer's first direction word (else its letter), one-hot."""

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from kinds.formats import BenchError, image_key, read_csv, read_devbench, require_answers
-from kinds.readouts import answer_pairs
+from kinds.readouts import answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval, wilson, winoground
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -52,14 +52,9 @@ def load_devbench(path):
 FILES = {'*/baby_winoground.csv': ('baby_winoground', load_v1),
          '*/manifest.csv': ('devbench_{folder}', load_devbench)}
 
-def images(item):
-    return list(item['images'])
-
-def answer(engine, task, mode):
-    return answer_pairs(engine, task, mode)
-
-def readout(task, how):
-    return how
+images = pair_images
+answer = answer_pairs
+readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
