@@ -326,14 +326,15 @@ def control_scores(t):
     return fmt(c.get('text_blind', {}).get('score')), fmt(c.get('image_blind', {}).get('score'))
 
 def table(run):
-    head = (f"{'task':26s} {'n':>5s} {'score':>6s} {'chance':>6s} {'95% interval':>15s}  {'readout':24s} "
+    w = max([26] + [len(k) for k in run['tasks']])
+    head = (f"{'task':{w}s} {'n':>5s} {'score':>6s} {'chance':>6s} {'95% interval':>15s}  {'readout':25s} "
             f"{'text-blind':>10s} {'image-blind':>11s}")
     rows = [head, '-' * len(head)]
     for k, t in run['tasks'].items():
         iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
         interval = f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-'
-        rows.append(f"{k:26s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} {interval:>15s}  "
-                    f"{t['readout'][:24]:24s} {text_blind:>10s} {image_blind:>11s}")
+        rows.append(f"{k:{w}s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} {interval:>15s}  "
+                    f"{t['readout'][:25]:25s} {text_blind:>10s} {image_blind:>11s}")
     overall = run['leaderboard']['overall']
     rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {overall:.3f}")
     if run['machine_devbench']:
