@@ -1,6 +1,7 @@
 """
-Files that are either whole or absent: every script writes through here, so a kill, a full disk or an error in
-the middle of a write leaves the previous file (or none), never a half-written one (DESIGN.md section 3).
+Files that are either whole or absent: every file a script writes whole goes through here, so a kill, a full
+disk or an error in the middle of a write leaves the previous file (or none), never a half-written one
+(DESIGN.md section 3).
     atomic_write('meta.json', text)                   # str or bytes
     with atomic_path('ckpt.pt') as tmp:               # for anything that writes to a path: torch.save,
         torch.save(state, tmp)                        # PyAV, savefig

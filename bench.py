@@ -42,8 +42,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from configurator import configure
-from model import (TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops, text_batch,
-                   tower_of)
+from model import (OBJECTIVES, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops,
+                   text_batch, tower_of)
 
 ROOT = Path(__file__).resolve().parent
 # -----------------------------------------------------------------------------
@@ -387,8 +387,7 @@ def bench_evaluate(tmp):
     one = lambda i: slice(i, i + 1)
     pair = lambda i: (b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)])
     readouts = {  # readout: (batched over all items, one item at a time, items)
-        'similarity': (lambda: (model.image_embedding(b['images'])
-                                * model.text_embedding(b['text'], b['text_len'])).sum(-1),
+        'similarity': (lambda: model.pair_similarity(b['images'], b['text'], b['text_len']),
                        lambda: [model.similarity(*pair(i)) for i in range(n)], n),
         'text_nll': (lambda: model.text_nll(b['images'], b['text'], b['text_len']),
                      lambda: [model.text_nll(*pair(i)) for i in range(n)], n),
@@ -412,10 +411,10 @@ def bench_gpu(tmp):
     c = ModelConfig(**sizes, image_size=224, vocab_size=6016)
     torch.manual_seed(0)
     model = BabyVLM(c, verbose=False).cuda()
-    weights = dict.fromkeys(('contrastive', 'caption', 'temporal'), 1.0)
+    weights = dict.fromkeys(OBJECTIVES, 1.0)
     n_pairs, n_clips = ns['batch_size'], ns['clip_batch_size']
     batch = random_batch(c, n_pairs, n_clips, 'cuda')
-    ctx = torch.autocast('cuda', dtype=torch.bfloat16)
+    ctx = autocast('cuda', 'bfloat16')
     flops = sum(model.flops(n_pairs, n_clips, weights, set(TOWERS)).values())
     images = n_pairs + n_clips * c.clip_len
     eager = step_fn(model, lambda: model(batch, weights)[0], ctx, 'cuda')

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 
 from atomic import atomic_path, atomic_write
 from kinds import KINDS, check_images, discover, load_task
 from kinds.formats import BenchError
 from kinds.readouts import ImageSim, Match
-from model import READOUTS, autocast, autocast_dtype, readout_for, text_batch
-from prepare import centre_crop, load_dataset, load_image, resize_crop, tokenizer_path
+from model import (DTYPES, OBJECTIVES, READOUTS, autocast, bf16_supported, from_checkpoint, readout_for,
+                   text_batch)
+from prepare import load_dataset, load_image, tokenizer_path
 from scoring import leaderboard, mdb_summary
 
 # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one version
@@ -53,16 +53,18 @@ batch_size = 256
 max_new_tokens = 25               # captions (babylmms-eval generates up to 25 tokens)
 bootstrap = 1000                  # resamples for bootstrap intervals (seeded)
 seed = 0
-dtype = 'auto'                    # 'auto' (model.autocast_dtype), 'float32', 'bfloat16', 'float16'
+dtype = 'auto'                    # 'auto' (bf16 where the CPU or GPU has it, else fp32), or a model.DTYPES
 device = 'cpu'
 # -----------------------------------------------------------------------------
+
+GREY = (128, 128, 128)  # the blank picture of a task with no pictures
 
 @dataclass(frozen=True)
 class Mode:
     """What the readouts see: 'main', the task as it is; 'text_blind', every text as the empty text;
     'image_blind', every picture as a blank one of colour `blank` (the task's mean colour)."""
     name: str = 'main'
-    blank: tuple = (128, 128, 128)
+    blank: tuple = GREY
 
 # ------------------------------------------------------------------- the model's readouts, batched and cached
 
@@ -90,28 +92,21 @@ class Engine:
         return text
 
     def load(self, k):
-        """The picture of a key as the model sees it: shorter side to image_size, centre crop (as prepare.py
-        stores frames); a crop box is cut first; a blank key is its colour."""
-        if k in self.pixels:
-            return self.pixels[k]
-        path, box = k
-        if path == '<blank>':
-            self.pixels[k] = np.full((self.size, self.size, 3), box, np.uint8)
-        elif box is None:
-            self.pixels[k] = load_image(path, self.size)
-        else:
-            with Image.open(path) as im:
-                im, (W, H) = im.convert('RGB'), im.size
-                im = im.crop((round(box[0] * W), round(box[1] * H), round(box[2] * W), round(box[3] * H)))
-                im = im.resize(resize_crop(*im.size, self.size), Image.BOX)
-                self.pixels[k] = centre_crop(np.asarray(im), self.size)
+        """The picture of a key as the model sees it (prepare.load_image, a crop box cut first); a blank key
+        is its colour."""
+        if k not in self.pixels:
+            path, box = k
+            if path == '<blank>':
+                self.pixels[k] = np.full((self.size, self.size, 3), box, np.uint8)
+            else:
+                self.pixels[k] = load_image(path, self.size, box)
         return self.pixels[k]
 
     def mean_colour(self, keys):
         """The mean colour of (up to 200 of) the pictures: the image-blind control's blank picture."""
         keys = keys[:200]
         if not keys:
-            return (128, 128, 128)
+            return GREY
         return tuple(int(v) for v in np.mean([self.load(k).reshape(-1, 3).mean(0) for k in keys], 0).round())
 
     def batches(self, todo, n=None):
@@ -293,7 +288,6 @@ def data_age(ck):
 
 def open_model(path, cfg):
     """(Engine, run info) for a checkpoint: its tokenizer from the prepared corpus, the readout, autocast."""
-    from model import OBJECTIVES, from_checkpoint
     from tokenizer import load_tokenizer
     model, ck = from_checkpoint(path, cfg['device'])
     train_cfg = ck.get('config') or {}
@@ -307,7 +301,9 @@ def open_model(path, cfg):
     enc = load_tokenizer(tokenizer_path(ddir, meta))
     weights = {k: float(train_cfg.get(f'{k}_weight', 1.0)) for k in OBJECTIVES}
     device_type = 'cuda' if cfg['device'].startswith('cuda') else 'cpu'
-    dtype_ = autocast_dtype(cfg['dtype'], device_type)
+    dtype_ = cfg['dtype']
+    if dtype_ == 'auto':  # bf16 where the hardware has it; else fp32: inference has no loss scaler for fp16
+        dtype_ = 'bfloat16' if bf16_supported(device_type) else 'float32'
     how = readout_for(weights, cfg['readout'])
     info = dict(ckpt=path, step=ck.get('iter_num'), age_days=data_age(ck), readout=how, objectives=weights,
                 dtype=dtype_, corpus=ddir)
@@ -428,8 +424,8 @@ def checkpoints(spec):
 def check_settings(cfg):
     if cfg['readout'] not in ('auto',) + READOUTS:
         raise SystemExit(f"readout must be 'auto', 'nll' or 'similarity', got {cfg['readout']!r}")
-    if cfg['dtype'] not in ('auto', 'float32', 'bfloat16', 'float16'):
-        raise SystemExit(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16', got {cfg['dtype']!r}")
+    if cfg['dtype'] not in ('auto',) + DTYPES:
+        raise SystemExit(f"dtype must be 'auto' or one of {', '.join(DTYPES)}, got {cfg['dtype']!r}")
     if cfg['batch_size'] < 1:
         raise SystemExit(f"batch_size must be at least 1, got {cfg['batch_size']}")
 
@@ -456,6 +452,8 @@ def main(cfg):
         wanted = cfg['tasks'].split(',')
         found = {k: v for k, v in found.items() if k in wanted}
         problems = {k: v for k, v in problems.items() if k in wanted}
+    if not found and problems:  # the tasks asked for are there, but only under key@folder
+        raise SystemExit('; '.join(problems.values()))
     if not found:
         raise SystemExit(f"{cfg['bench_dir']}: no benchmark files found "
                          "(the nursery's: python data/nursery/benchmarks.py)")

@@ -24,6 +24,7 @@ USES = {'contrastive': ('vision', 'text', 'contrastive'), 'caption': ('vision', 
         'temporal': ('vision', 'temporal')}
 
 READOUTS = ('similarity', 'nll')  # how a model scores a text for a picture (evaluate.py, train.py's probe)
+DTYPES = ('float32', 'bfloat16', 'float16')  # the dtypes of autocast (autocast below)
 
 # dense bf16 FLOP/s by device name, the first match wins (nanochat's get_peak_flops; NVIDIA's data sheets)
 PEAK_FLOPS = {'H200 NVL': 836e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
@@ -323,6 +324,11 @@ class BabyVLM(nn.Module):
     def text_embedding(self, text, text_len):
         """Unit text embeddings in the joint image-text space (B, embed_dim)."""
         return self.text_features(text, text_len)
+
+    @torch.no_grad()
+    def pair_similarity(self, images, text, text_len):
+        """Cosine similarity of image i with text i (B,)."""
+        return (self.image_embedding(images) * self.text_embedding(text, text_len)).sum(-1)
 
     @torch.no_grad()
     def similarity(self, images, text, text_len):

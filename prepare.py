@@ -74,11 +74,20 @@ force = False                   # prepare again even if out_dir holds a dataset 
 # -----------------------------------------------------------------------------
 PREPARE_KEYS = ('fps', 'image_size', 'audio', 'n_mels', 'keep_speakers', 'drop_speakers', 'lowercase')
 
+TOKENIZER_FILE = 'tokenizer.tiktoken'  # a corpus' own tokenizer, in its folder
+
+def tokenizer_entry(setting):
+    """meta.json's 'tokenizer' for the tokenizer setting: 'gpt2' (tiktoken's own), else the corpus' own rank
+    file, trained ('bpe') or copied (a .tiktoken path)."""
+    if setting == 'gpt2':
+        return 'gpt2'
+    return TOKENIZER_FILE
+
 def tokenizer_path(data_dir, meta):
     """The tokenizer a prepared corpus was encoded with: its own rank file, or a tiktoken name ('gpt2')."""
     if meta.get('tokenizer') == 'gpt2':
         return 'gpt2'
-    return os.path.join(data_dir, 'tokenizer.tiktoken')
+    return os.path.join(data_dir, TOKENIZER_FILE)
 
 def load_dataset(data_dir):
     """Opens a prepared dataset: (meta, arrays) with every array memory-mapped, checked against meta."""
@@ -108,9 +117,14 @@ def centre_crop(rgb, size):
     top, left = (h - size) // 2, (w - size) // 2
     return rgb[top:top + size, left:left + size]
 
-def load_image(path, size):
+def load_image(path, size, box=None):
+    """A picture as training sees frames: shorter side to size (area filter), centre crop. box: a crop, as
+    fractions (x0, y0, x1, y1), cut first (evaluate.py's quadrants and exit regions)."""
     with Image.open(path) as img:
         img = img.convert('RGB')
+        if box is not None:
+            W, H = img.size
+            img = img.crop((round(box[0] * W), round(box[1] * H), round(box[2] * W), round(box[3] * H)))
         return centre_crop(np.asarray(img.resize(resize_crop(*img.size, size), Image.BOX)), size)
 
 def video_frames(path, fps, size):
@@ -429,12 +443,13 @@ def text_normaliser(lowercase):
 def write_tokenizer(recordings, tmp_dir, cfg):
     """Trains or copies the tokenizer into tmp_dir (nothing to write for 'gpt2'); returns it loaded."""
     normalise = text_normaliser(cfg['lowercase'])
+    path = tokenizer_path(tmp_dir, dict(tokenizer=tokenizer_entry(cfg['tokenizer'])))
     if cfg['tokenizer'] == 'bpe':  # trained on the training split only, so val/test words stay unseen
         texts = (normalise(u['text']) for r in recordings if r['split'] == 0 for u in r['utterances'])
-        save_tokenizer(train_bpe(texts, cfg['vocab_size']), tmp_dir / 'tokenizer.tiktoken')
+        save_tokenizer(train_bpe(texts, cfg['vocab_size']), path)
     elif cfg['tokenizer'] != 'gpt2':  # a shared .tiktoken file, e.g. to evaluate on another corpus
-        shutil.copyfile(cfg['tokenizer'], tmp_dir / 'tokenizer.tiktoken')
-    return load_tokenizer(tokenizer_path(tmp_dir, cfg))
+        shutil.copyfile(cfg['tokenizer'], path)
+    return load_tokenizer(path)
 
 def copy_media(parts, r, part_rows, frames, mels, cfg):
     """Appends a recording's frames, and its mel rows if it has any, to the merged files. part_rows holds
@@ -538,7 +553,7 @@ def merge_parts(parts, out, units, root, table, skipped, cfg):
     speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
     files, utterances = write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg)
     meta = dict(version=VERSION, args=cfg, image_size=cfg['image_size'], fps=cfg['fps'], n_mels=cfg['n_mels'],
-                mel_hz=100, tokenizer='tokenizer.tiktoken' if cfg['tokenizer'] != 'gpt2' else 'gpt2',
+                mel_hz=100, tokenizer=tokenizer_entry(cfg['tokenizer']),
                 vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
                 files=files, counts=split_counts(recordings, utterances), speakers=speakers,
                 recordings=[recording_entry(r) for r in recordings],

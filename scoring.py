@@ -2,7 +2,7 @@
 The metrics of every benchmark, with no model and no file format in them: the DevCV toolbox's answer parsers,
 credit for forced choices, intervals, Winoground's scores, the memory task's adjusted score, METEOR, AUROC,
 DevBench's human alignment, and the leaderboards over tasks. Each is a pure function with a known-answer test
-(tests/test_evaluate.py); the kinds (kinds/) decide which applies to a task. Definitions:
+(tests/test_scoring.py); the kinds (kinds/) decide which applies to a task. Definitions:
 ../shared/BENCHMARKS.md.
 """
 import math

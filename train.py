@@ -21,7 +21,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from configurator import configure
 from atomic import atomic_path
-from model import (OBJECTIVES, READOUTS, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype,
+from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype,
                    load_checkpoint, load_towers, peak_flops, readout_for, text_batch, tower_of)
 from prepare import load_dataset, tokenizer_path
 from tokenizer import load_tokenizer
@@ -98,8 +98,8 @@ if unknown:
                      f"(towers: {', '.join(TOWERS)})")
 if order not in ('shuffle', 'age'):
     raise SystemExit(f"config: order must be 'shuffle' or 'age', got {order!r}")
-if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
-    raise SystemExit(f"config: dtype {dtype!r} is not auto/float32/bfloat16/float16")
+if dtype not in ('auto',) + DTYPES:
+    raise SystemExit(f"config: dtype {dtype!r} is not auto/{'/'.join(DTYPES)}")
 if not any(weights.values()) or min(weights.values()) < 0:
     raise SystemExit("config: objective weights must be >= 0, not all 0")
 if probe_readout not in ('auto',) + READOUTS:
@@ -320,8 +320,7 @@ def probe_accuracy():
         text, text_len = (probe[k][i:i + 64].repeat_interleave(4, 0) for k in ('text', 'text_len'))
         with ctx:
             if readout == 'similarity':
-                image, text = raw_model.image_embedding(images), raw_model.text_embedding(text, text_len)
-                scores.append((image * text).sum(-1))
+                scores.append(raw_model.pair_similarity(images, text, text_len))
             else:
                 scores.append(-raw_model.text_nll(images, text, text_len))
     raw_model.train()
@@ -385,7 +384,7 @@ images_per_step = n_pairs + n_clips * clip_len
 tower_flops = raw_model.flops(n_pairs, n_clips, weights, trainable)
 flops_per_step = sum(tower_flops.values())
 gpu = torch.cuda.get_device_name() if device_type == 'cuda' else ''
-peak = peak_flops(gpu) if gpu else None
+peak = peak_flops(gpu)
 if master:
     towers_text = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in tower_flops.items() if v)
     peak_text = f"bf16 MFU (dense) against peak {peak / 1e12:.0f} TFLOP/s" if peak else "MFU n/a on CPU"

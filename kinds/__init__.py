@@ -1,6 +1,7 @@
 """
 Benchmark kinds: each module here is one kind of benchmark, with everything that belongs to it. evaluate.py
-dispatches over the plain dict KINDS below; adding a kind is one module and one line there.
+dispatches over the plain dict KINDS below; adding a kind is one module and one line there (and its code
+budget in tests/test_style.py).
 
 A kind module has:
     FILES       {'<folder>/<file name>' pattern: (task key, loader)}: the files it reads; the folder may
@@ -54,12 +55,13 @@ def discover(root):
             claim = claims(os.path.basename(folder), name)
             if claim:
                 hits.append((claim[0], os.path.join(folder, name), claim[1]))
-    shallowest = {}
+    paths = {}
     for key, path, _ in hits:
-        shallowest.setdefault(key, []).append(path)
-    for key, paths in shallowest.items():
-        top = min(p.count(os.sep) for p in paths)
-        shallowest[key] = [p for p in paths if p.count(os.sep) == top]
+        paths.setdefault(key, []).append(path)
+    shallowest = {}
+    for key, all_paths in paths.items():
+        top = min(p.count(os.sep) for p in all_paths)
+        shallowest[key] = [p for p in all_paths if p.count(os.sep) == top]
     found, problems = {}, {}
     for key, path, loaders in hits:
         if shallowest[key] == [path]:

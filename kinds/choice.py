@@ -106,32 +106,33 @@ def compare_options(rec, prompt, images, where):
     noun = find(r"has more (?:of )?(.+?)\?", prompt, *where, 'the compared word')
     return dict(options=[Count(image, noun) for image in images])
 
-def quadrant_options(image, word):
-    """The word matched with each quadrant's crop of one picture, A-D."""
-    return [Match(image_key(image[0], q), word) for q in QUADRANTS]
+def quadrants(rec, image, word, where):
+    """The word matched with each quadrant's crop of one picture, A-D; and the named thing's box if the record
+    gives one ('bb': [x, y, w, h], BabyView's [x1, y1, x2, y2]), kept in pixels as [x1, y1, x2, y2]."""
+    out = dict(options=[Match(image_key(image[0], q), word) for q in QUADRANTS])
+    if 'bb' not in rec:
+        return out
+    if not (isinstance(rec['bb'], list) and len(rec['bb']) == 4):
+        raise BenchError(f"{where[0]}: record {where[1]}: bb must be 4 numbers")
+    x, y, a, b = rec['bb']
+    if 'babyview' in os.path.normpath(where[0]).split(os.sep):
+        out['box'] = [x, y, a, b]
+    else:
+        out['box'] = [x, y, x + a, y + b]
+    return out
 
 def picture_vocabulary_options(rec, prompt, images, where):
     """The word's picture among four; NIH's version is one composite picture, read as its quadrants. The word
     is quoted, and may hold an apostrophe: "image of 'astronaut's' (A)"."""
     word = find(r"image of '(.+?)'(?![A-Za-z])", prompt, *where, 'the word')
     if len(images) == 1:
-        return dict(options=quadrant_options(images[0], word))
+        return quadrants(rec, images[0], word, where)
     return dict(options=[Match(image, word) for image in images])
 
 def localize_options(rec, prompt, images, where):
-    """The quadrant that holds the named thing; 'bb', if given, is its box ([x, y, w, h], BabyView's
-    [x1, y1, x2, y2]), kept in pixels as [x1, y1, x2, y2]."""
+    """The quadrant that holds the named thing."""
     word = find(r"Point at the (.+?)\. Is it", prompt, *where, 'the word')
-    out = dict(options=quadrant_options(images[0], word))
-    if 'bb' in rec:
-        if not (isinstance(rec['bb'], list) and len(rec['bb']) == 4):
-            raise BenchError(f"{where[0]}: record {where[1]}: bb must be 4 numbers")
-        x, y, a, b = rec['bb']
-        if 'babyview' in os.path.normpath(where[0]).split(os.sep):
-            out['box'] = [x, y, a, b]
-        else:
-            out['box'] = [x, y, x + a, y + b]
-    return out
+    return quadrants(rec, images[0], word, where)
 
 DEVCV = {'picture_vocabulary': 'baby_pv', 'picture_vocab': 'baby_pv', 'picture_vocab_selected': 'baby_pv',
          'localize': 'baby_localize', 'leftright': 'baby_leftright', 'spatialdetails': 'baby_spatialdetails',
@@ -145,9 +146,9 @@ OPTIONS = {'baby_pv': picture_vocabulary_options, 'baby_localize': localize_opti
            'gaze': gaze_options, 'joint_attention': reference_options}
 
 FILES = {'*/labeled_s.csv': ('labeled_s', load_labeled_s), '*/vtwt.csv': ('vtwt', load_vtwt),
-         '*/manifest.csv': ('devbench_{folder}', load_devbench),
-         **{f'{folder}/data.json': (key, partial(load_devcv, options_of=OPTIONS[key]))
-            for folder, key in DEVCV.items()}}
+         '*/manifest.csv': ('devbench_{folder}', load_devbench)}
+for folder, key in DEVCV.items():  # a DevCV task's data.json: its records, with the task's options
+    FILES[f'{folder}/data.json'] = (key, partial(load_devcv, options_of=OPTIONS[key]))
 
 # ----------------------------------------------------------------------------- answers and metrics
 

@@ -45,9 +45,8 @@ def load_devcv(path):
         if not gpt[0].strip().isdigit():
             raise BenchError(f"{path}: record {i}: gold count {gpt[0]!r} is not a whole number")
         value = int(gpt[0])
-        options = [Match(images[0], number_phrase(n, noun)) for n in range(11)]
         items.append(dict(id=str(i), rid=rec.get('id'), gold=value if value <= 10 else None, value=value,
-                          options=options))
+                          options=Count(images[0], noun).needs()))
     return dict(kind='count', items=items)
 
 FILES = {'count/data.json': ('baby_count', load_devcv), 'subitize/data.json': ('baby_subitize', load_devcv)}

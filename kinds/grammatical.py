@@ -30,7 +30,7 @@ def load(path):
         out.append(dict(id=str(i), images=images, texts=[it['caption_a'], it['caption_b']]))
     return dict(kind='grammatical', items=out)
 
-FILES = {'*/manifest_*.json': (mdb_key, load)}
+FILES = {'*/manifest_?*.json': (mdb_key, load)}
 
 images = pair_images
 answer = answer_pairs

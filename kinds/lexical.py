@@ -27,7 +27,7 @@ def load(path):
              for i, it in enumerate(mdb_items(path, items, fields))]
     return dict(kind='lexical', items=items)
 
-FILES = {'*/manifest_*.json': (mdb_key, load)}
+FILES = {'*/manifest_?*.json': (mdb_key, load)}
 
 images = pair_images
 answer = answer_pairs

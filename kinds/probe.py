@@ -70,8 +70,8 @@ def score(task, answers, reps=1000, seed=0):
         x[split] = torch.tensor(features, dtype=torch.float32)
         y[split] = torch.tensor([it['label'] for it in items if it['split'] == split])
     n_labels, n = len(task['labels']), len(x['test'])
-    linear = linear_probe(x['train'], y['train'], x['test'], n_labels, seed)
-    linear = (linear == y['test']).float().mean().item()
+    predicted = linear_probe(x['train'], y['train'], x['test'], n_labels, seed)
+    linear = (predicted == y['test']).float().mean().item()
     knn = (knn_probe(x['train'], y['train'], x['test'], n_labels) == y['test']).float().mean().item()
     return dict(n=n, metric='linear_acc', score=linear, chance=1 / n_labels, interval=wilson(linear, n),
                 metrics=dict(linear_acc=linear, knn_acc=knn, n_train=len(x['train']),

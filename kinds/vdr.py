@@ -100,14 +100,14 @@ def neighbours(item):
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
     require_answers(task, answers, [it['id'] for it in items])
+    if not items:
+        return choice_accuracy([], [])
     exact, adjacent, chance_adjacent = [], [], []
     for it in items:
         scores, near = exit_scores(answers[it['id']], it['names']), neighbours(it)
         exact.append(credit(scores, it['gold']))
         adjacent.append(credit(scores, it['gold'], near))
         chance_adjacent.append((1 + len(near)) / len(it['names']))
-    if not items:
-        return choice_accuracy([], [])
     out = choice_accuracy(exact, [len(it['options']) for it in items], metric='acc_exact')
     out['metrics'] = dict(acc_exact=out['score'], acc_adjacent=float(np.mean(adjacent)),
                           chance_adjacent=float(np.mean(chance_adjacent)),

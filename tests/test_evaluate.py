@@ -204,7 +204,8 @@ def test_results_match_the_golden_file(tiny_dataset, tiny_bench, tmp_path):
     tasks = {k: {f: v for f, v in t.items() if f != 'file'} for k, t in runs[0]['tasks'].items()}
     now = dict(tasks=tasks, leaderboard=runs[0]['leaderboard'], machine_devbench=runs[0]['machine_devbench'])
     if os.environ.get('UPDATE_GOLDEN'):
-        note = json.loads(GOLDEN.read_text())['note']
+        note = (f"made with evaluate.py at EVAL_VERSION {evaluate.EVAL_VERSION}; UPDATE_GOLDEN=1 python -m "
+                "pytest tests/test_evaluate.py -k golden writes it anew")
         GOLDEN.write_text(json.dumps(dict(now, note=note), indent=1, sort_keys=True) + '\n')
     golden = json.loads(GOLDEN.read_text())
     assert set(tasks) == set(golden['tasks'])
