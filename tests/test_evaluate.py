@@ -185,34 +185,39 @@ def test_a_new_kind_is_one_module_and_one_line(tiny_bench, tmp_path, monkeypatch
     assert t['kind'] == 'brighter' and t['n'] == 2 and t['chance'] == 0.5 and t['readout'] == 'image cosine'
     assert t['controls']['image_blind']['score'] == 0.5          # one blank picture for all: half credit
 
+def golden_results(ckpt, bench, out, readout, env):
+    """A checkpoint's results through evaluate.py as a user runs it, less the file paths."""
+    command = [sys.executable, 'evaluate.py', f'--ckpt={ckpt}', f'--bench_dir={bench}', f'--out_dir={out}',
+               '--dtype=float32', '--bootstrap=100', f'--readout={readout}']
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = json.loads((out / 'results.json').read_text())['runs'][0]
+    tasks = {k: {f: v for f, v in t.items() if f != 'file'} for k, t in run['tasks'].items()}
+    return dict(tasks=tasks, leaderboard=run['leaderboard'], machine_devbench=run['machine_devbench'])
+
 def test_results_match_the_golden_file(tiny_dataset, tiny_bench, tmp_path):
     """A tiny checkpoint trained here (40 steps of all objectives, fp32, one thread: the same weights on every
-    run of this machine) scores exactly as tests/golden/tiny_results.json says: every score, interval, metric
-    and control. The file was made before evaluation was reorganised into kinds/, so equality says the
-    reshaping changed no number. UPDATE_GOLDEN=1 writes it anew, on purpose, when a loader, readout or metric
-    changes."""
+    run of this machine) scores, through each readout, exactly as tests/golden/tiny_results.json says: every
+    score, interval, metric and control. The file was made before evaluation was reorganised into kinds/, so
+    equality says the reshaping changed no number. UPDATE_GOLDEN=1 writes it anew, on purpose, when a loader,
+    readout or metric changes."""
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     subprocess.run([sys.executable, 'train.py', f'--data_dir={tiny_dataset}', f'--out_dir={tmp_path / "run"}',
                     *TRAIN_TINY, '--log_interval=10', '--max_iters=40', '--eval_interval=40'],
                    check=True, capture_output=True, cwd=ROOT, env=env, timeout=300)
-    command = [sys.executable, 'evaluate.py', f'--ckpt={tmp_path / "run" / "ckpt.pt"}',
-               f'--bench_dir={tiny_bench}', f'--out_dir={tmp_path / "eval"}', '--dtype=float32',
-               '--bootstrap=100']
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    runs = json.loads((tmp_path / 'eval' / 'results.json').read_text())['runs']
-    tasks = {k: {f: v for f, v in t.items() if f != 'file'} for k, t in runs[0]['tasks'].items()}
-    now = dict(tasks=tasks, leaderboard=runs[0]['leaderboard'], machine_devbench=runs[0]['machine_devbench'])
+    now = {readout: golden_results(tmp_path / 'run' / 'ckpt.pt', tiny_bench, tmp_path / readout, readout, env)
+           for readout in ('similarity', 'nll')}
     if os.environ.get('UPDATE_GOLDEN'):
         note = (f"made with evaluate.py at EVAL_VERSION {evaluate.EVAL_VERSION}; UPDATE_GOLDEN=1 python -m "
                 "pytest tests/test_evaluate.py -k golden writes it anew")
         GOLDEN.write_text(json.dumps(dict(now, note=note), indent=1, sort_keys=True) + '\n')
     golden = json.loads(GOLDEN.read_text())
-    assert set(tasks) == set(golden['tasks'])
-    for key, t in golden['tasks'].items():
-        assert now['tasks'][key] == t, key
-    assert now['leaderboard'] == golden['leaderboard']
-    assert now['machine_devbench'] == golden['machine_devbench']
+    for readout, results in now.items():
+        assert set(results['tasks']) == set(golden[readout]['tasks'])
+        for key, t in golden[readout]['tasks'].items():
+            assert results['tasks'][key] == t, (readout, key)
+        assert results['leaderboard'] == golden[readout]['leaderboard']
+        assert results['machine_devbench'] == golden[readout]['machine_devbench']
 
 def test_brief_training_learns_words(tmp_path, one_thread):
     """300 contrastive steps on a small nursery corpus (12 recordings, 10 minutes, ~300 utterances) already
