@@ -147,8 +147,9 @@ OPTIONS = {'baby_pv': picture_vocabulary_options, 'baby_localize': localize_opti
 
 FILES = {'*/labeled_s.csv': ('labeled_s', load_labeled_s), '*/vtwt.csv': ('vtwt', load_vtwt),
          '*/manifest.csv': ('devbench_{folder}', load_devbench)}
-for folder, key in DEVCV.items():  # a DevCV task's data.json: its records, with the task's options
-    FILES[f'{folder}/data.json'] = (key, partial(load_devcv, options_of=OPTIONS[key]))
+# a DevCV task's data.json: its records, each with the task's options
+FILES.update({f'{folder}/data.json': (key, partial(load_devcv, options_of=OPTIONS[key]))
+              for folder, key in DEVCV.items()})
 
 # ----------------------------------------------------------------------------- answers and metrics
 

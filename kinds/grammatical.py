@@ -6,9 +6,7 @@ strictly. Score: accuracy (chance 0.5) with a Wilson interval; scoring.mdb_summa
 """
 import os
 
-import numpy as np
-
-from kinds.formats import image_key, mdb_items, read_mdb, require_answers
+from kinds.formats import answer_matrix, image_key, mdb_items, read_mdb
 from kinds.readouts import answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval
 
@@ -37,8 +35,6 @@ answer = answer_pairs
 readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
-    items = task['items']
-    require_answers(task, answers, [it['id'] for it in items])
-    s = np.array([answers[it['id']] for it in items], float)
+    items, s = task['items'], answer_matrix(task, answers)
     return dict(n=len(items), metric='acc', chance=0.5, metrics={},
                 **mean_and_interval(s[:, 0] + s[:, 3] > s[:, 1] + s[:, 2]))
