@@ -1,13 +1,26 @@
 """
-Files that are either whole or absent: every file a script writes whole goes through here, so a kill, a full
-disk or an error in the middle of a write leaves the previous file (or none), never a half-written one
-(DESIGN.md section 3).
+Output that is never half-written and never written by two processes at once.
+
+Files that are either whole or absent: every file a script writes whole goes through atomic_path or
+atomic_write, so a kill, a full disk or an error in the middle of a write leaves the previous file (or none),
+never a half-written one (DESIGN.md section 3).
     atomic_write('meta.json', text)                   # str or bytes
-    with atomic_path('ckpt.pt') as tmp:               # for anything that writes to a path: torch.save,
-        torch.save(state, tmp)                        # PyAV, savefig
+    with atomic_path('ckpt.pt') as tmp:               # for anything that writes to a path: PyAV, savefig
+        ...
+One writer per output folder: hold_lock takes <folder>/.lock, a file that names its holder (pid, host, script,
+time) and is locked with flock, so the lock of a killed process frees itself and a stale file is simply taken
+over; a second writer is refused with a message naming the first.
+    lock = hold_lock(out_dir, 'train.py')             # held until lock.close() or the process ends
 """
+import errno
+import fcntl
+import json
 import os
+import socket
+import time
 from contextlib import contextmanager
+
+LOCK_NAME = '.lock'
 
 @contextmanager
 def atomic_path(path):
@@ -31,3 +44,40 @@ def atomic_write(path, data, encoding='utf-8'):
         else:
             with open(tmp, 'wb') as f:
                 f.write(data)
+
+def lock_holder(path):
+    """Who wrote a lock file: 'pid P on host H (script, since T)', or '?' if it cannot be read."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            who = json.load(f)
+        return f"pid {who['pid']} on host {who['host']} ({who['what']}, since {who['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return '?'
+
+def hold_lock(folder, what, name=LOCK_NAME, shared=False):
+    """Locks <folder>/<name> for this process and returns the open lock file (closing it releases the lock;
+    so does the end of the process, however it ends). shared=True takes a shared lock, which any number of
+    processes hold together (prepare.py's shard jobs) and which keeps out an exclusive one. A lock that is
+    taken is an error naming its holder."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    f = open(path, 'a+', encoding='utf-8')
+    try:
+        fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except OSError as e:
+        f.close()
+        if e.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            raise
+        holder = lock_holder(path)
+        if shared or holder == '?':
+            holder = 'another process'
+        raise SystemExit(f"{folder} is in use: {path} is held by {holder}. One process writes an output "
+                         "folder at a time; wait for it to finish, or pick another output folder. (The lock "
+                         "frees itself when its holder ends, even if it is killed.)") from None
+    if not shared:  # the holder's name, for the message a second writer gets
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), what=what,
+                                since=time.strftime('%Y-%m-%d %H:%M:%S'))))
+        f.flush()
+    return f

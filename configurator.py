@@ -8,6 +8,11 @@ config files are executed in order, then each override is parsed with ast.litera
 stays a string). Unlike nanoGPT, an unknown key is an error that names the closest known key, types
 are checked (an int is fine where a float is expected, a None default takes anything), and the
 resolved config is printed and returned so that checkpoints and logs can store it.
+
+Each script then checks its settings' values before any work, with `require`, so that a wrong setting is one
+line naming the setting, its value and what is allowed, never a traceback an hour later:
+
+    require('fps', fps, fps > 0, 'a number of frames per second > 0')
 """
 import ast
 import difflib
@@ -29,6 +34,11 @@ def _unknown(key, known, where):
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise SystemExit(f"{where}: unknown config key {key!r}{hint}")
+
+def require(key, value, ok, allowed):
+    """Stops with `config: <key>=<value> is not allowed: it must be <allowed>` unless ok."""
+    if not ok:
+        raise SystemExit(f"config: {key}={value!r} is not allowed: it must be {allowed}")
 
 def configure(scope, argv=None, quiet=False):
     argv = sys.argv[1:] if argv is None else argv
