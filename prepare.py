@@ -7,16 +7,23 @@ Raw recordings -> data/<name>/: memory-mapped frames, tokens, audio and their in
     python prepare.py --input_dir=... --out_dir=... --merge        # ... then one merge job
 
 Each video (or file of image-utterance pairs) becomes one "part" in <out_dir>/parts-<args>/, written
-under a temporary name and renamed when complete, so a killed run resumes where it stopped. The merge
-trains the tokenizer on the training split, concatenates the parts in a fixed order and renames the
-final files into place, meta.json last: a folder without meta.json is not a dataset. The format is
-described in DESIGN.md section 3; `load_dataset` below is how every other script opens it.
+under a temporary name and renamed when complete, so a killed run resumes where it stopped. A part
+records what it was made from (size, mtime and SHA-1 of the video and its sidecars; of a pairs file and its
+images), so a unit whose inputs changed is made again, and a finished dataset whose inputs changed is
+prepared again, naming them. The merge trains the tokenizer on the training split, concatenates the parts in
+a fixed order and renames the final files into place, meta.json last: a folder without meta.json is not a
+dataset. The format is described in DESIGN.md section 3; `load_dataset` below is how every other script
+opens it.
+
+What goes wrong: a file that cannot be read (a corrupt video, a broken transcript) is skipped and listed
+in meta.json's "skipped", a bad line in "problems"; a fault of the machine (a full disk, an I/O error, no
+memory, Ctrl-C) stops the run and keeps no part of the unit it was on, so the same command, run again,
+redoes that unit and goes on. One process writes out_dir at a time (atomic.hold_lock); shard jobs share it.
 """
-import csv
-import datetime
+import errno
 import hashlib
-import itertools
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -29,21 +36,18 @@ from pathlib import Path
 # prepare.py is the script
 os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import av
-from av.video.reformatter import VideoReformatter
 import numpy as np
-import soundfile
 from PIL import Image
 from tqdm import tqdm
 
-from atomic import atomic_write
+from atomic import atomic_write, hold_lock
+from configurator import require
+from decode import N_FFT, audio_chunks, load_image, log_mel, video_frames
+from inputs import changed_inputs, discover, listed_units, source_name, stamp, unit_files, unit_key
 from tokenizer import load_tokenizer, save_tokenizer, train_bpe
-from transcripts import (IMAGE_EXTS, TRANSCRIPT_EXTS, TranscriptError, is_pairs_json, read_pairs,
-                         read_transcript, speaker_allowed)
+from transcripts import TranscriptError, read_pairs, read_transcript, speaker_allowed
 
 VERSION = 1
-VIDEO_EXTS = ('.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v')
-AUDIO_EXTS = ('.wav', '.flac')
-SAMPLE_RATE, MEL_HOP, MEL_WIN, N_FFT = 16000, 160, 400, 512  # 25 ms windows every 10 ms (Whisper, wav2vec)
 SPLITS = ('train', 'val', 'test')
 FRAME_DTYPE = np.dtype([('recording', 'i4'), ('t', 'f4'), ('age_days', 'f4'), ('split', 'u1'), ('mel', 'i8')])
 UTTERANCE_DTYPE = np.dtype([('tok_start', 'i8'), ('tok_len', 'i4'), ('frame_first', 'i8'),
@@ -73,6 +77,40 @@ keep_parts = False              # keep the per-recording parts after merging (th
 force = False                   # prepare again even if out_dir holds a dataset made with these settings
 # -----------------------------------------------------------------------------
 PREPARE_KEYS = ('fps', 'image_size', 'audio', 'n_mels', 'keep_speakers', 'drop_speakers', 'lowercase')
+MAX_FPS = 120  # above a video's own rate, sampling only repeats frames; 120 covers high-speed phone video
+MAX_MELS = N_FFT // 4  # more filters than this leave some without a single FFT bin between their edges
+
+def check_settings(cfg):
+    """Every setting's value, before any work (configurator.require names the setting)."""
+    fps, size = cfg['fps'], cfg['image_size']
+    require('fps', fps, math.isfinite(fps) and 0 < fps <= MAX_FPS, f"frames per second in (0, {MAX_FPS}]")
+    require('image_size', size, 8 <= size <= 4096, "a side in pixels from 8 to 4096")
+    require('n_mels', cfg['n_mels'], 1 <= cfg['n_mels'] <= MAX_MELS, f"from 1 to {MAX_MELS}")
+    require('split_by', cfg['split_by'], cfg['split_by'] in ('recording', 'day'), "'recording' or 'day'")
+    for key in ('val_fraction', 'test_fraction'):
+        require(key, cfg[key], 0 <= cfg[key] < 1, "a fraction in [0, 1)")
+    held_out = cfg['val_fraction'] + cfg['test_fraction']
+    require('val_fraction + test_fraction', held_out, held_out < 1, "below 1, leaving recordings to train on")
+    require('workers', cfg['workers'], cfg['workers'] >= 1, "at least 1")
+    require('shard', cfg['shard'], cfg['shard'] == '' or shard_of(cfg['shard']) is not None,
+            "'i/n' with whole numbers 0 <= i < n, e.g. 3/64")
+    require('merge', cfg['merge'], not (cfg['merge'] and cfg['shard']), "False in a shard job (--shard)")
+    require('input_dir', cfg['input_dir'], os.path.isdir(cfg['input_dir']), "a folder of recordings")
+    if cfg['tokenizer'] == 'bpe':
+        require('vocab_size', cfg['vocab_size'], 256 <= cfg['vocab_size'] <= 2 ** 20,
+                "from 256 (the single bytes) to 2**20")
+        return
+    try:  # a rank file or tiktoken's encoding: read now, not after hours of decoding
+        load_tokenizer(cfg['tokenizer'])
+    except (OSError, ValueError, RuntimeError) as e:
+        raise SystemExit(f"config: tokenizer={cfg['tokenizer']!r} cannot be used: {e}")
+
+def shard_of(text):
+    """(i, n) of a shard setting 'i/n', or None if it is not two whole numbers with 0 <= i < n."""
+    i, slash, n = text.partition('/')
+    if not (slash and i.isdigit() and n.isdigit() and int(i) < int(n)):
+        return None
+    return int(i), int(n)
 
 TOKENIZER_FILE = 'tokenizer.tiktoken'  # a corpus' own tokenizer, in its folder
 
@@ -89,225 +127,109 @@ def tokenizer_path(data_dir, meta):
         return 'gpt2'
     return os.path.join(data_dir, TOKENIZER_FILE)
 
+# what every dataset holds, and each array's element type (the token type is meta.json's)
+META_KEYS = ('version', 'files', 'vocab_size', 'eot_token', 'token_dtype', 'image_size', 'tokenizer')
+ARRAY_DTYPES = dict(frames=np.uint8, frame_index=FRAME_DTYPE, utterances=UTTERANCE_DTYPE,
+                    audio_mel=np.float16)
+
 def load_dataset(data_dir):
-    """Opens a prepared dataset: (meta, arrays) with every array memory-mapped, checked against meta."""
+    """Opens a prepared dataset: (meta, arrays) with every array memory-mapped and checked against meta.json
+    (shape, type, whole file); an error names the file and says to prepare again."""
     data_dir = Path(data_dir)
-    if not (data_dir / 'meta.json').exists():
-        raise FileNotFoundError(f"{data_dir}/meta.json is missing: not a prepared dataset (run prepare.py)")
-    meta = json.loads((data_dir / 'meta.json').read_text())
+    meta_path = data_dir / 'meta.json'
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} is missing: not a prepared dataset (run prepare.py)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding='utf-8'))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{meta_path}: not readable JSON ({e}): prepare again") from None
+    lacks = [k for k in META_KEYS if k not in meta]
+    if lacks:
+        raise ValueError(f"{meta_path} lacks {', '.join(lacks)}: written by an older prepare.py; "
+                         "prepare again")
+    if meta['version'] != VERSION:
+        raise ValueError(f"{meta_path}: format version {meta['version']!r}, but this prepare.py reads "
+                         f"version {VERSION}: prepare again with this code")
+    dtypes = dict(ARRAY_DTYPES, tokens=np.dtype(meta['token_dtype']))
     arrays = {}
-    for name in meta['files']:
+    for name, shape in meta['files'].items():
         path = data_dir / f"{name}.npy"
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing (listed in {data_dir}/meta.json): prepare again")
-        arrays[name] = np.load(path, mmap_mode='r')
-        if list(arrays[name].shape) != meta['files'][name]:
-            raise ValueError(f"{path} has shape {arrays[name].shape}, meta.json says {meta['files'][name]}")
+            raise FileNotFoundError(f"{path} is missing (listed in {meta_path}): prepare again")
+        try:
+            arrays[name] = np.load(path, mmap_mode='r')
+        except (ValueError, OSError) as e:  # a cut file: "mmap length is greater than file size"
+            raise ValueError(f"{path} is damaged ({e}): prepare again") from None
+        if list(arrays[name].shape) != shape:
+            raise ValueError(f"{path} has shape {arrays[name].shape}, {meta_path} says {shape}: "
+                             "prepare again")
+        if name in dtypes and arrays[name].dtype != dtypes[name]:
+            raise ValueError(f"{path} holds {arrays[name].dtype}, not {np.dtype(dtypes[name])}: "
+                             "prepare again")
     return meta, arrays
 
-# ----------------------------------------------------------------------------- images and video
+# ----------------------------------------------------------------------------- what a part is made from
 
-def resize_crop(width, height, size):
-    """Size to scale a width x height picture to so that its shorter side is `size`."""
-    scale = size / min(width, height)
-    return max(size, round(width * scale)), max(size, round(height * scale))
+def part_changes(parts, unit, root):
+    """None if the unit has no part yet; else how its inputs changed since the part was made ([]: the part
+    is ready)."""
+    info = parts / unit_key(unit, root) / 'info.json'
+    if not info.exists():
+        return None
+    return changed_inputs(json.loads(info.read_text()).get('inputs', {}), unit_files(unit, root), root)
 
-def centre_crop(rgb, size):
-    h, w = rgb.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return rgb[top:top + size, left:left + size]
+# faults of the machine, not properties of an input file: they stop the run, and the unit is redone
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EFBIG, errno.EMFILE,
+                  errno.ENFILE}
 
-def load_image(path, size, box=None):
-    """A picture as training sees frames: shorter side to size (area filter), centre crop. box: a crop, as
-    fractions (x0, y0, x1, y1), cut first (evaluate.py's quadrants and exit regions)."""
-    with Image.open(path) as img:
-        img = img.convert('RGB')
-        if box is not None:
-            W, H = img.size
-            img = img.crop((round(box[0] * W), round(box[1] * H), round(box[2] * W), round(box[3] * H)))
-        return centre_crop(np.asarray(img.resize(resize_crop(*img.size, size), Image.BOX)), size)
-
-def video_frames(path, fps, size):
-    """Yields (t, rgb) at t = (k + 0.5) / fps: the frame on screen at that time. Streams: only the
-    previous decoded frame is held, and only the frames kept are converted and resized. One thread decodes
-    and converts: a worker is a core (--workers), and threads within one only contend with the others."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_count = 1
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
-        period = 1.0 / fps
-        target, previous, last_t = 0.5 * period, None, 0.0
-        # one reformatter keeps one swscale context; a fresh one per frame costs 5x the conversion (measured)
-        reformatter = VideoReformatter()
-        sws_threads = {'threads': 1} if int(av.__version__.split('.')[0]) >= 17 else {}  # PyAV 17 added them
-
-        def convert(frame):
-            turns = round((getattr(frame, 'rotation', 0) or 0) / 90) % 4  # phones store portrait as rotated
-            w, h = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
-            w2, h2 = resize_crop(w, h, size)
-            if turns % 2:
-                w2, h2 = h2, w2
-            converted = reformatter.reformat(frame, w2, h2, 'rgb24', interpolation='AREA', **sws_threads)
-            rgb = converted.to_ndarray()
-            return centre_crop(np.rot90(rgb, turns) if turns else rgb, size)
-
-        for frame in container.decode(stream):
-            if frame.time is None:
-                continue
-            if start is None:
-                start = frame.time
-            t = frame.time - start
-            while previous is not None and t > target:
-                yield target, convert(previous)
-                target += period
-            previous, last_t = frame, t
-        if previous is not None:
-            end = last_t + (float(stream.average_rate and 1 / stream.average_rate) or period)
-            while target < end:
-                yield target, convert(previous)
-                target += period
-
-# ----------------------------------------------------------------------------- audio
-
-def mel_filterbank(n_mels, n_fft=N_FFT, sample_rate=SAMPLE_RATE):
-    """Triangular filters evenly spaced on the HTK mel scale from 0 Hz to Nyquist."""
-    mel = lambda f: 2595 * np.log10(1 + f / 700)
-    edges = 700 * (10 ** (np.linspace(0, mel(sample_rate / 2), n_mels + 2) / 2595) - 1)
-    bins = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return np.maximum(0, np.minimum((bins - lo) / (mid - lo), (hi - bins) / (hi - mid))).astype(np.float32)
-
-def audio_chunks(path):
-    """Yields float32 16 kHz mono chunks of a file's audio: PyAV for a container's track, soundfile
-    for a WAV/FLAC sidecar, one resampler for both. Yields nothing if there is no audio track."""
-    resampler = av.AudioResampler(format='flt', layout='mono', rate=SAMPLE_RATE)
-    if Path(path).suffix.lower() in AUDIO_EXTS:
-        info = soundfile.info(str(path))
-        frames = (av.AudioFrame.from_ndarray(block.mean(axis=1, dtype=np.float32)[None], format='flt',
-                                             layout='mono')
-                  for block in soundfile.blocks(str(path), blocksize=info.samplerate * 10, dtype='float32',
-                                                always_2d=True))
-        rate = info.samplerate
-    else:
-        container = av.open(str(path))
-        if not container.streams.audio:
-            container.close()
-            return
-        frames, rate = container.decode(audio=0), None
-    for frame in frames:
-        if rate:
-            frame.sample_rate = rate
-        for out in resampler.resample(frame):
-            yield out.to_ndarray().reshape(-1)
-    for out in resampler.resample(None):
-        yield out.to_ndarray().reshape(-1)
-
-def log_mel(chunks, n_mels):
-    """Streaming log-mel: row i covers samples [160 i, 160 i + 400). Yields float16 blocks of rows."""
-    filters, window = mel_filterbank(n_mels), np.hanning(MEL_WIN).astype(np.float32)
-    pending, size = [], 0
-    for chunk in itertools.chain(chunks, [None]):
-        if chunk is not None:
-            pending.append(chunk)
-            size += len(chunk)
-            if size < 10 * SAMPLE_RATE:  # AAC decodes 1024 samples at a time: batch them for numpy's sake
-                continue
-        buf = np.concatenate(pending) if pending else np.zeros(0, np.float32)
-        n = (len(buf) - MEL_WIN) // MEL_HOP + 1
-        if n > 0:
-            windows = np.lib.stride_tricks.sliding_window_view(buf, MEL_WIN)[::MEL_HOP][:n] * window
-            spectrum = np.fft.rfft(windows, N_FFT)
-            # no sqrt, as abs() would take
-            power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
-            yield np.log(power @ filters.T + 1e-6).astype(np.float16)
-            buf = buf[n * MEL_HOP:]
-        pending, size = [buf], len(buf)
-
-# ----------------------------------------------------------------------------- discovery
-
-def read_recordings_csv(path):
-    """recording,child,date,age_days (or birth_date): the ages make the corpus longitudinal."""
-    table = {}
-    with open(path, newline='', encoding='utf-8-sig') as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            try:
-                age = row.get('age_days') or ''
-                if not age and row.get('birth_date') and row.get('date'):
-                    age = (datetime.date.fromisoformat(row['date']) -
-                           datetime.date.fromisoformat(row['birth_date'])).days
-                table[row['recording'].strip()] = dict(child=(row.get('child') or '').strip(),
-                                                       date=(row.get('date') or '').strip(),
-                                                       age_days=float(age) if age != '' else float('nan'))
-            except (KeyError, ValueError, AttributeError) as e:
-                raise SystemExit(f"{path}:{line}: cannot read this row ({e}); columns are "
-                                 "recording,child,date,age_days (or birth_date)")
-    return table
-
-def discover(root):
-    """Units of work, in a fixed order: ('video', path, transcript, audio) or ('pairs', path)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise SystemExit(f"input_dir {root} is not a folder")
-    units, skipped, seen, captioned = [], [], {}, False
-    for path in sorted(p for p in root.rglob('*') if p.is_file()):
-        ext, rel = path.suffix.lower(), str(path.relative_to(root))
-        captioned = captioned or (ext in IMAGE_EXTS and path.with_suffix('.txt').exists())
-        if ext in VIDEO_EXTS:
-            if path.stem in seen:
-                reason = f"duplicate recording id {path.stem} (also {seen[path.stem]})"
-                skipped.append(dict(file=rel, reason=reason))
-                continue
-            seen[path.stem] = rel
-            sidecars = {p.suffix.lower(): p for p in path.parent.glob(path.stem + '.*')}
-            transcript = next((sidecars[e] for e in TRANSCRIPT_EXTS if e in sidecars), None)
-            sound = next((sidecars[e] for e in AUDIO_EXTS if e in sidecars), None)
-            units.append(('video', path, transcript, sound))
-        elif ext == '.json':
-            beside_video = any(path.with_suffix(e).exists() for e in VIDEO_EXTS)
-            if not beside_video and is_pairs_json(path):
-                units.append(('pairs', path))
-    if captioned:
-        units.append(('pairs', root))
-    return units, skipped
-
-def source_name(path, root):
-    """A unit's file (or folder) as the user laid it out under the input folder: '.' for the folder itself."""
-    if Path(path) == Path(root):
-        return '.'
-    return str(Path(path).relative_to(root))
-
-def unit_key(unit, root):
-    """The unit's part folder: its source with the path separators flattened."""
-    rel = source_name(unit[1], root)
-    if rel == '.':
-        rel = '_captioned_images'
-    return rel.replace(os.sep, '__')
+def machine_fault(e, out):
+    """True for an error of the machine (a full disk, an I/O error, a read-only or unwritable output
+    folder), which must not mark an input as skipped."""
+    if not isinstance(e, OSError):
+        return False
+    if e.errno in MACHINE_ERRNOS:
+        return True
+    written = isinstance(e.filename, str) and Path(os.path.abspath(e.filename)).is_relative_to(
+        Path(out).resolve())
+    return e.errno in (errno.EACCES, errno.EPERM) and written
 
 # ----------------------------------------------------------------------------- one part
 
+UNREADABLE = (av.error.FFmpegError, TranscriptError, OSError, ValueError, RuntimeError)  # RecursionError too
+
 def prepare_unit(job):
-    """Decodes one unit into parts/<key>/ (frames.u8, mel.f16, info.json), atomically."""
+    """Decodes one unit into parts/<key>/ (frames.u8, mel.f16, info.json), atomically. An input that cannot
+    be read makes a part that says 'skipped'; a fault of the machine leaves no part and stops the run."""
     unit, root, parts, cfg = job
     key = unit_key(unit, root)
     final, tmp = parts / key, parts / f".tmp-{key}"
-    if (final / 'info.json').exists():
-        return key
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        info = prepare_video(unit, tmp, cfg) if unit[0] == 'video' else prepare_pairs(unit, root, tmp, cfg)
-    except (av.error.FFmpegError, TranscriptError, OSError, ValueError, RuntimeError) as e:
-        shutil.rmtree(tmp)
-        tmp.mkdir()
-        info = dict(skipped=f"{type(e).__name__}: {e}")
-    info['source'] = source_name(unit[1], root)
-    # meta.json names files as the user laid them out
-    relative = lambda text: text.replace(f"{root}{os.sep}", '')
-    info['problems'] = [relative(p) for p in info.get('problems', [])]
-    if 'skipped' in info:
-        info['skipped'] = relative(info['skipped'])
-    (tmp / 'info.json').write_text(json.dumps(info))
-    os.rename(tmp, final)
+        inputs = {}
+        try:
+            inputs = {source_name(p, root): stamp(p) for p in unit_files(unit, root)}
+            if unit[0] == 'video':
+                info = prepare_video(unit, tmp, cfg)
+            else:
+                info = prepare_pairs(unit, root, tmp, cfg)
+        except UNREADABLE as e:
+            if machine_fault(e, parts):
+                raise
+            shutil.rmtree(tmp)
+            tmp.mkdir()
+            info = dict(skipped=f"{type(e).__name__}: {e}")
+        info.update(source=source_name(unit[1], root), inputs=dict(inputs, **info.get('inputs', {})))
+        # meta.json names files as the user laid them out
+        relative = lambda text: text.replace(f"{root}{os.sep}", '')
+        info['problems'] = [relative(p) for p in info.get('problems', [])]
+        if 'skipped' in info:
+            info['skipped'] = relative(info['skipped'])
+        (tmp / 'info.json').write_text(json.dumps(info))
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return key
 
 def keep_utterance(u, cfg):
@@ -346,27 +268,45 @@ def prepare_video(unit, tmp, cfg):
 
 def prepare_pairs(unit, root, tmp, cfg):
     """Image-utterance pairs (LLaVA JSON, EgoBabyVLM/CVCL manifests, captioned images): each group
-    (recording) becomes a recording whose frames are its images, in file order."""
+    (recording) becomes a recording whose frames are its images, in file order. An item with an image that
+    cannot be read is dropped (and reported); the rest of the file is kept."""
     items, problems = read_pairs(unit[1])
     items.sort(key=lambda item: item.group)  # stable: a recording's frames stay contiguous, in file order
-    groups = {}
+    groups, inputs = {}, {}
     with open(tmp / 'frames.u8', 'wb') as f:
         for item in items:
+            inputs.update({source_name(p, root): stamp(p) for p in item.images + item.missing})
+            pictures = item_pictures(item, cfg['image_size'], problems, tmp)
+            if pictures is None:
+                continue
             new_group = dict(id=item.group, frames=0, times=[], mel=0, utterances=[], date=item.date,
                              child=item.child)
             group = groups.setdefault(item.group, new_group)
             first = group['frames']
-            for k, image in enumerate(item.images):
-                f.write(load_image(image, cfg['image_size']).tobytes())
+            for k, picture in enumerate(pictures):
+                f.write(picture.tobytes())
                 group['times'].append(float(item.timestamps[k]) if item.timestamps else float(first + k))
-            group['frames'] += len(item.images)
+            group['frames'] += len(pictures)
             for text, linked in zip(item.texts, item.text_images):
                 linked = linked or range(len(item.images))
                 first_frame, last_frame = first + min(linked), first + max(linked)
                 group['utterances'].append(dict(start=group['times'][first_frame],
                                                 end=group['times'][last_frame], text=text, speaker='',
                                                 frames=[first_frame, last_frame]))
-    return dict(recordings=list(groups.values()), problems=problems)
+    return dict(recordings=list(groups.values()), problems=problems, inputs=inputs)
+
+def item_pictures(item, size, problems, out):
+    """An item's images as stored frames, or None (reported in problems) if one of them cannot be read."""
+    pictures = []
+    for image in item.images:
+        try:
+            pictures.append(load_image(image, size))
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            if machine_fault(e, out):
+                raise
+            problems.append(f"{image}: cannot read the image ({type(e).__name__}: {e}), its item skipped")
+            return None
+    return pictures
 
 def frame_span(times, start, end):
     """First and last frame (inclusive) sampled inside [start, end]; the nearest one if none is."""
@@ -417,12 +357,14 @@ def copy_bytes(src, offset, n, dst, block=1 << 20):
             n -= len(chunk)
 
 def read_parts(parts, units, root, table, skipped):
-    """(recordings, problems) of the parts, in unit order, each recording with its part, its source and
-    its recordings.csv row; a unit that was skipped is added to `skipped`."""
-    recordings, problems = [], []
+    """(recordings, problems, inputs) of the parts, in unit order, each recording with its part, its source
+    and its recordings.csv row; a unit that was skipped is added to `skipped`; inputs: every part's input
+    stamps."""
+    recordings, problems, inputs = [], [], {}
     for unit in units:
         key = unit_key(unit, root)
         info = json.loads((parts / key / 'info.json').read_text())
+        inputs.update(info['inputs'])
         if 'skipped' in info:
             skipped.append(dict(file=info['source'], reason=info['skipped']))
             continue
@@ -432,7 +374,7 @@ def read_parts(parts, units, root, table, skipped):
             r.update(part=key, source=info['source'], child=row.get('child', r.get('child') or ''),
                      date=row.get('date', r.get('date') or ''), age_days=row.get('age_days', float('nan')))
             recordings.append(r)
-    return recordings, problems
+    return recordings, problems, inputs
 
 def text_normaliser(lowercase):
     """A text as the tokenizer trains on it and encodes it: whitespace collapsed, lower-cased if asked."""
@@ -540,79 +482,183 @@ def swap_into_place(tmp_dir, out, meta):
     shutil.rmtree(tmp_dir)
 
 def merge_parts(parts, out, units, root, table, skipped, cfg):
-    """Concatenates the parts into the dataset in out, by way of out/.merge-tmp; returns its meta."""
-    recordings, problems = read_parts(parts, units, root, table, skipped)
+    """Concatenates the parts into the dataset in out, by way of out/.merge-tmp (removed if anything
+    fails); returns its meta."""
+    recordings, problems, inputs = read_parts(parts, units, root, table, skipped)
     if not recordings:
         raise SystemExit(f"no usable recordings in {root}; skipped: {skipped[:5]}")
+    if (root / 'recordings.csv').exists():
+        inputs['recordings.csv'] = stamp(root / 'recordings.csv')
     assign_splits(recordings, cfg)
     tmp_dir = out / '.merge-tmp'
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
-    enc = write_tokenizer(recordings, tmp_dir, cfg)
-    token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
-    speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
-    files, utterances = write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg)
-    meta = dict(version=VERSION, args=cfg, image_size=cfg['image_size'], fps=cfg['fps'], n_mels=cfg['n_mels'],
-                mel_hz=100, tokenizer=tokenizer_entry(cfg['tokenizer']),
-                vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
-                files=files, counts=split_counts(recordings, utterances), speakers=speakers,
-                recordings=[recording_entry(r) for r in recordings],
-                sources=[source_name(u[1], root) for u in units],
-                skipped=skipped, problems=problems)
-    swap_into_place(tmp_dir, out, meta)
+    try:
+        enc = write_tokenizer(recordings, tmp_dir, cfg)
+        token_dtype = np.uint16 if enc.n_vocab <= 2**16 else np.uint32
+        speakers = sorted({u['speaker'] for r in recordings for u in r['utterances']})
+        files, utterances = write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg)
+        meta = dict(version=VERSION, args=cfg, image_size=cfg['image_size'], fps=cfg['fps'],
+                    n_mels=cfg['n_mels'], mel_hz=100, tokenizer=tokenizer_entry(cfg['tokenizer']),
+                    vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
+                    files=files, counts=split_counts(recordings, utterances), speakers=speakers,
+                    recordings=[recording_entry(r) for r in recordings],
+                    sources=[source_name(u[1], root) for u in units],
+                    skipped=skipped, problems=problems, inputs=inputs)
+        swap_into_place(tmp_dir, out, meta)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
     return meta
 
 # ----------------------------------------------------------------------------- main
 
 def main(cfg):
-    """Runs prepare.py with a config dict (the globals above, resolved); returns meta or None."""
+    """Runs prepare.py with a config dict (the globals above, resolved); returns meta or None. A fault of
+    the machine stops it with a message; what was finished is kept, and the same command goes on from it."""
+    check_settings(cfg)
     root, out = Path(cfg['input_dir']).resolve(), Path(cfg['out_dir'])
+    locks = hold_locks(out, parts_dir(out, cfg), cfg)
+    resume = (f"The units finished so far are kept in {out}; run the same command again once this is "
+              "fixed, and it goes on from there.")
+    try:
+        return prepare_dataset(root, out, cfg)
+    except OSError as e:
+        if not machine_fault(e, out):
+            raise
+        raise SystemExit(f"prepare.py stopped: {e.strerror or e}"
+                         f"{f' ({e.filename})' if e.filename else ''}. {resume}") from None
+    except MemoryError:
+        raise SystemExit(f"prepare.py stopped: out of memory (try fewer --workers). {resume}") from None
+    except KeyboardInterrupt:
+        raise SystemExit(f"prepare.py interrupted. {resume}") from None
+    finally:
+        for lock in locks:
+            lock.close()
+
+def hold_locks(out, parts, cfg):
+    """A shard job shares out_dir with the other shards and holds its own shard alone (a lock in the parts
+    folder, which goes with it); any other run holds out_dir alone."""
+    if not cfg['shard']:
+        return [hold_lock(out, 'prepare.py')]
+    i, n = shard_of(cfg['shard'])
+    what = f"prepare.py --shard={cfg['shard']}"
+    return [hold_lock(out, what, shared=True), hold_lock(parts, what, name=f'.lock-shard-{i}-of-{n}')]
+
+def parts_dir(out, cfg):
+    """The folder of the parts made with these settings: a changed setting never mixes with old parts."""
+    fingerprint = hashlib.sha1(json.dumps([cfg[k] for k in PREPARE_KEYS]).encode()).hexdigest()[:8]
+    return out / f"parts-{fingerprint}"
+
+def prepare_dataset(root, out, cfg):
+    """Discovers the units, decodes those without a ready part, and merges (main's work, under its lock)."""
     t0 = time.time()
     units, skipped = discover(root)
-    listed = (root / 'recordings.csv').exists()
-    table = read_recordings_csv(root / 'recordings.csv') if listed else {}
-    if listed:
-        for unit in [u for u in units if u[0] == 'video' and u[1].stem not in table]:
-            units.remove(unit)
-            skipped.append(dict(file=str(unit[1].relative_to(root)), reason="not listed in recordings.csv"))
-    fingerprint = hashlib.sha1(json.dumps([cfg[k] for k in PREPARE_KEYS]).encode()).hexdigest()[:8]
-    parts = out / f"parts-{fingerprint}"
+    table, units = listed_units(root, units, skipped)
+    parts = parts_dir(out, cfg)
     # what made the data; not where it lies or how the work was spread (a moved dataset is the same one)
     settings = {k: v for k, v in cfg.items()
                 if k not in ('out_dir', 'workers', 'shard', 'merge', 'keep_parts', 'force')}
-    if (out / 'meta.json').exists() and not cfg['force'] and not cfg['shard']:
-        meta = json.loads((out / 'meta.json').read_text())
-        if meta.get('args') == settings and meta.get('version') == VERSION:
-            print(f"{out} is already prepared with these settings (--force to prepare again)")
+    if not cfg['force'] and not cfg['shard']:
+        meta = finished(out, settings, units, root)
+        if meta is not None:
+            remove_leftovers(out, parts, cfg)
+            print(f"{out} is already prepared with these settings from these inputs (--force to prepare "
+                  "again)")
             return meta
     if not cfg['merge']:
-        mine = units
-        if cfg['shard']:
-            i, n = map(int, cfg['shard'].split('/'))
-            mine = units[i::n]
-        todo = [u for u in mine if not (parts / unit_key(u, root) / 'info.json').exists()]
-        print(f"{len(units)} units in {root}; {len(mine) - len(todo)} already prepared, {len(todo)} to go")
-        parts.mkdir(parents=True, exist_ok=True)
-        jobs = [(u, root, parts, cfg) for u in todo]
-        if cfg['workers'] > 1 and len(jobs) > 1:
-            with multiprocessing.get_context('spawn').Pool(cfg['workers']) as pool:
-                decoded = pool.imap_unordered(prepare_unit, jobs)
-                for _ in tqdm(decoded, total=len(jobs), desc='decode', disable=None):
-                    pass
-        else:
-            for job in tqdm(jobs, desc='decode', disable=None):
-                prepare_unit(job)
+        decode_units(units, root, parts, cfg)
         if cfg['shard']:
             print(f"shard {cfg['shard']} done; run with --merge once every shard has finished")
             return None
-    missing = [unit_key(u, root) for u in units if not (parts / unit_key(u, root) / 'info.json').exists()]
-    if missing:
-        raise SystemExit(f"{len(missing)} units are not prepared yet, e.g. {parts / missing[0]}: "
-                         f"run the shard jobs first")
+    check_parts(parts, units, root)
     meta = merge_parts(parts, out, units, root, table, skipped, settings)
+    remove_leftovers(out, parts, cfg)
+    print_summary(meta, out, cfg, time.time() - t0)
+    return meta
+
+def finished(out, settings, units, root):
+    """The meta.json of a dataset in out prepared with these settings from these very inputs; None if there
+    is none, or if the settings or the inputs changed since, which it says (naming the inputs)."""
+    if not (out / 'meta.json').exists():
+        return None
+    try:
+        meta = json.loads((out / 'meta.json').read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        print(f"{out}/meta.json is not readable: preparing again")
+        return None
+    if meta.get('version') != VERSION or not isinstance(meta.get('args'), dict):
+        return None
+    was = meta['args']
+    differ = [f"{k} {was.get(k)!r} -> {v!r}" for k, v in settings.items() if was.get(k) != v]
+    if differ:
+        print(f"{out} was prepared with other settings ({', '.join(differ)}): preparing again")
+        return None
+    files = [f for u in units for f in unit_files(u, root)]
+    if (root / 'recordings.csv').exists():
+        files.append(root / 'recordings.csv')
+    changes = changed_inputs(meta.get('inputs', {}), files, root)
+    if changes:
+        more = f" and {len(changes) - 10} more" if len(changes) > 10 else ''
+        print(f"{out}: {len(changes)} input(s) changed since it was prepared, so it is prepared again: "
+              f"{', '.join(changes[:10])}{more}")
+        return None
+    return meta
+
+def decode_units(units, root, parts, cfg):
+    """Makes the parts of this job's units (a shard's share, or all) that are not ready: not made yet, or
+    made from inputs that have changed since. --force makes them all again."""
+    mine = units
+    if cfg['shard']:
+        i, n = shard_of(cfg['shard'])
+        mine = units[i::n]
+    todo = []
+    for unit in mine:
+        changes = part_changes(parts, unit, root)
+        if changes == [] and not cfg['force']:
+            continue
+        if changes:
+            print(f"{source_name(unit[1], root)}: {', '.join(changes)} since its part was made: again")
+        if changes is not None:
+            shutil.rmtree(parts / unit_key(unit, root))
+        todo.append(unit)
+    print(f"{len(units)} units in {root}; {len(mine) - len(todo)} already prepared, {len(todo)} to go")
+    parts.mkdir(parents=True, exist_ok=True)
+    jobs = [(u, root, parts, cfg) for u in todo]
+    if cfg['workers'] > 1 and len(jobs) > 1:
+        with multiprocessing.get_context('spawn').Pool(cfg['workers']) as pool:
+            decoded = pool.imap_unordered(prepare_unit, jobs)
+            for _ in tqdm(decoded, total=len(jobs), desc='decode', disable=None):
+                pass
+    else:
+        for job in tqdm(jobs, desc='decode', disable=None):
+            prepare_unit(job)
+
+def check_parts(parts, units, root):
+    """Stops unless every unit has a part made from its inputs as they are now (the shard jobs' work)."""
+    missing, stale = [], []
+    for unit in units:
+        changes = part_changes(parts, unit, root)
+        if changes is None:
+            missing.append(source_name(unit[1], root))
+        elif changes:
+            stale.append(f"{source_name(unit[1], root)} ({', '.join(changes)})")
+    if missing:
+        raise SystemExit(f"{len(missing)} units are not prepared yet, e.g. {missing[0]} (in {parts}): run "
+                         "the shard jobs first")
+    if stale:
+        raise SystemExit(f"{len(stale)} units changed since their shard job prepared them, e.g. {stale[0]}: "
+                         "run the shard jobs again")
+
+def remove_leftovers(out, parts, cfg):
+    """The parts (unless keep_parts) and a merge's temporary folder, once the dataset is complete; also
+    those a run killed after writing meta.json left behind."""
     if not cfg['keep_parts']:
-        shutil.rmtree(parts)
-    c, seconds = meta['counts'], time.time() - t0
+        shutil.rmtree(parts, ignore_errors=True)
+    shutil.rmtree(out / '.merge-tmp', ignore_errors=True)
+
+def print_summary(meta, out, cfg, seconds):
+    c = meta['counts']
     hours = sum(c[s]['hours'] for s in SPLITS)
     print(f"prepared {out} in {seconds:.1f}s ({hours * 3600 / seconds:.1f} s of video per second)")
     for s in SPLITS:
@@ -621,7 +667,6 @@ def main(cfg):
     print(f"  vocab: {meta['vocab_size']}  image: {cfg['image_size']}px at {cfg['fps']:g} fps  audio: "
           f"{'log-mel' if 'audio_mel' in meta['files'] else 'none'}  skipped: {len(meta['skipped'])} files  "
           f"problems: {len(meta['problems'])} lines (listed in meta.json)")
-    return meta
 
 if __name__ == '__main__':
     from configurator import configure

@@ -26,6 +26,9 @@ TEXT_KEYS = ('text', 'utterance', 'transcript')  # accepted names of the text co
 # a SAYCam row gives only its start: the utterance ends at the next row's start, but at most this much
 # later, close to CVCL's cap of 32 frames at 5 fps = 6.4 s per utterance (wkvong/multimodal-baby)
 MAX_UTTERANCE_S = 5.0
+# a text longer than this is not one utterance but a file that lost its cue lines (one 118 MB SRT cue
+# became 26M tokens): it is cut here, and the cut is reported. CVCL's longest utterances are ~25 words.
+MAX_UTTERANCE_CHARS = 1000
 
 class TranscriptError(ValueError):
     """A file unreadable as a whole (unknown format, broken JSON); the message is 'path:line: reason'."""
@@ -46,6 +49,7 @@ class PairItem:
     date: str | None = None
     child: str | None = None
     text_images: list = field(default_factory=list)  # per text, indices of the images shown before it
+    missing: list = field(default_factory=list)  # Paths the record names that do not exist (yet)
 
 # ----------------------------------------------------------------------------- text
 
@@ -60,6 +64,23 @@ _SPEAKER_PREFIX = re.compile(r"\[?([A-Za-z][\w .'-]{0,30}?)\]?:\s+")  # "Mom: hi
 def clean_text(text):
     """Remove annotations *..* [..] (..) and 'inaudible' (as CVCL does), collapse whitespace."""
     return ' '.join(_UNCLEAR.sub(' ', _ANNOTATION.sub(' ', text)).split())
+
+def capped(text, where, problems):
+    """text, cut to MAX_UTTERANCE_CHARS at a space, the cut reported in problems."""
+    if len(text) <= MAX_UTTERANCE_CHARS:
+        return text
+    problems.append(f'{where}: text of {len(text)} characters cut to {MAX_UTTERANCE_CHARS}')
+    return text[:MAX_UTTERANCE_CHARS].rsplit(' ', 1)[0]
+
+def load_json(text, path):
+    """A JSON document; TranscriptError 'path:line: reason' if it is not valid JSON or nests too deep for
+    Python's parser."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TranscriptError(f'{path}:{e.lineno}: invalid JSON ({e.msg})') from None
+    except RecursionError:
+        raise TranscriptError(f'{path}:1: JSON nested too deep to read') from None
 
 def speaker_allowed(speaker, keep=None, drop=None):
     """True if speaker is in keep (when given) and not in drop; comma lists, case-insensitive."""
@@ -166,6 +187,7 @@ def _finish(path, rows, problems, duration):
             i = bisect_right(starts, start)
             end = min(starts[i] if i < len(starts) else math.inf, start + MAX_UTTERANCE_S)
         if text:
+            text = capped(text, f'{path}: utterance at {start:g} s', problems)
             utterances.append(Utterance(start, min(end, limit), text, speaker))
     if not utterances:
         problems.append(f'{path}: empty transcript')
@@ -220,11 +242,11 @@ def _cue_text(text_lines):
 def _read_whisper(path, lines, bad, problems):
     """Whisper / WhisperX JSON: {"segments": [{start, end, text, [speaker], [words]}]}, or a bare list."""
     try:
-        doc = json.loads('\n'.join(lines))
-    except json.JSONDecodeError as e:
-        if e.msg == 'Extra data':  # one object per line: JSONL saved as .json
+        doc = load_json('\n'.join(lines), path)
+    except TranscriptError as e:
+        if 'Extra data' in str(e):  # one object per line: JSONL saved as .json
             return _read_jsonl(path, lines, bad, problems)
-        raise TranscriptError(f'{path}:{e.lineno}: invalid JSON ({e.msg})') from None
+        raise
     segments = doc.get('segments') if isinstance(doc, dict) else doc
     if not isinstance(segments, list) or (segments and not any(isinstance(s, dict) and 'start' in s
                                                                for s in segments)):
@@ -267,8 +289,8 @@ def _read_jsonl(path, lines, bad, problems):
         try:
             obj = json.loads(line)
             start, end, text, speaker = _record(obj if isinstance(obj, dict) else {})
-        except ValueError as e:  # JSONDecodeError is a ValueError
-            problems.append(f'{path}:{n}: {e}, skipped')
+        except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+            problems.append(f'{path}:{n}: {e or "nested too deep"}, skipped')
             continue
         rows.append((f'{path}:{n}', start, end, clean_text(text), speaker))
     return rows
@@ -320,11 +342,13 @@ def _pair_records(doc):
     return None, None
 
 def is_pairs_json(path):
-    """True for LLaVA / EgoBabyVLM manifest / CVCL train JSON, False for Whisper JSON or anything else."""
+    """True for LLaVA / EgoBabyVLM manifest / CVCL train JSON, False for Whisper JSON or other JSON;
+    TranscriptError for a file that is not readable JSON."""
     try:
-        return _pair_records(json.loads(Path(path).read_bytes()))[0] is not None
-    except (OSError, ValueError):
-        return False
+        data = Path(path).read_bytes().decode('utf-8-sig')
+    except (OSError, UnicodeDecodeError) as e:
+        raise TranscriptError(f'{path}:1: not readable as UTF-8 text ({e})') from None
+    return _pair_records(load_json(data, path))[0] is not None
 
 def _llava_record(rec, path):
     """BabyLLaVA / BabyVLM conversation: human turns hold <image> tokens, gpt turns the utterances."""
@@ -389,37 +413,48 @@ def _pair_item(r, root, where, problems):
         if '\ufffd' in text:
             problems.append(f'{where}: text has invalid UTF-8, skipped')
         elif clean_text(text) and (still or not linked):  # drop a text whose images are all gone
-            texts.append(clean_text(text))
+            texts.append(capped(clean_text(text), where, problems))
             text_images.append(still)
     if not keep or not texts:
         problems.append(f'{where}: no image or no text left, skipped')
         return None
     ts, date, child = r['timestamps'], r['date'], r['child']
     return PairItem(r['group'], [paths[j] for j in keep], texts, ts and [ts[j] for j in keep],
-                    str(date) if date else None, str(child) if child else None, text_images)
+                    str(date) if date else None, str(child) if child else None, text_images,
+                    [p for j, p in enumerate(paths) if j not in keep])
+
+def caption_pairs(root):
+    """([(image, caption)], [image without a caption]) under root: images (.jpg/.jpeg/.png) each with a
+    same-stem .txt caption, as BabyVLM's synthetic data."""
+    pairs, uncaptioned = [], []
+    for image in sorted(p for p in Path(root).rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file()):
+        caption = image.with_suffix('.txt')
+        if caption.is_file():
+            pairs.append((image, caption))
+        else:
+            uncaptioned.append(image)
+    return pairs, uncaptioned
 
 def _read_caption_folder(root, problems):
-    """Images (.jpg/.jpeg/.png) each with a same-stem .txt caption, as BabyVLM's synthetic data."""
-    items, uncaptioned = [], []
-    for image in sorted(p for p in root.rglob('*') if p.suffix.lower() in IMAGE_EXTS and p.is_file()):
-        caption = image.with_suffix('.txt')
-        # e.g. the media/ of a LLaVA JSON in the same tree: one summary, not one each
-        if not caption.is_file():
-            uncaptioned.append(image)
-            continue
+    """The PairItems of a caption folder (caption_pairs), one image and its caption each."""
+    items = []
+    pairs, uncaptioned = caption_pairs(root)
+    for image, caption in pairs:
         try:
             path = _inside(root, str(image.relative_to(root)))
+            _inside(root, str(caption.relative_to(root)))
         except ValueError as e:
             problems.append(f'{image}: {e}, skipped')
             continue
         lines, bad = _decode_lines(caption, problems)
         text = clean_text(' '.join(line for n, line in enumerate(lines, 1) if n not in bad))
+        text = capped(text, str(caption), problems)
         if not text:
             problems.append(f'{caption}: empty caption, skipped')
             continue
         group = image.parent.relative_to(root).as_posix() if image.parent != root else root.name
         items.append(PairItem(group, [path], [text], None, None, None, [[0]]))
-    if uncaptioned:
+    if uncaptioned:  # e.g. the media/ of a LLaVA JSON in the same tree: one summary, not one each
         problems.append(f'{root}: {len(uncaptioned)} image(s) without a .txt caption skipped, '
                         f'e.g. {uncaptioned[0].relative_to(root)}')
     return items
@@ -429,10 +464,7 @@ def read_pairs(path):
     path, problems = Path(path), []
     if path.is_dir():
         return _read_caption_folder(path.resolve(), problems), problems
-    try:
-        doc = json.loads('\n'.join(_decode_lines(path, problems)[0]))
-    except json.JSONDecodeError as e:
-        raise TranscriptError(f'{path}:{e.lineno}: invalid JSON ({e.msg})') from None
+    doc = load_json('\n'.join(_decode_lines(path, problems)[0]), path)
     kind, records = _pair_records(doc)
     if kind is None and (doc.get('data') if isinstance(doc, dict) else doc) == []:
         return [], problems + [f'{path}: no records']

@@ -45,7 +45,9 @@ def make_corpus(root, n=5, seconds=4.0):
     return root
 
 def dataset_bytes(out):
-    return {p.name: p.read_bytes() for p in sorted(Path(out).iterdir()) if p.is_file()}
+    """The dataset's files (not the lock file, which names the process that held it)."""
+    return {p.name: p.read_bytes() for p in sorted(Path(out).iterdir())
+            if p.is_file() and not p.name.startswith('.lock')}
 
 def test_frames_sampled_by_timestamp_and_linked(tmp_path):
     make_corpus(tmp_path / 'raw', n=3)

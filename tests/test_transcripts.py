@@ -413,8 +413,13 @@ def test_pairs_bad_files(tmp_path):
         read_pairs(write(tmp_path / 'w.json', '{"segments": [{"start": 0, "end": 1, "text": "hi"}]}'))
     path = write(tmp_path / 'e.json', '{"data": []}')
     assert read_pairs(path) == ([], [f'{path}: no records'])
-    assert not is_pairs_json(path) and not is_pairs_json(tmp_path / 'absent.json')
-    assert not is_pairs_json(write(tmp_path / 'bad.json', b'\xff{'))
+    assert not is_pairs_json(path)
+    with pytest.raises(TranscriptError, match=r'absent\.json:1: not readable'):
+        is_pairs_json(tmp_path / 'absent.json')
+    with pytest.raises(TranscriptError, match=r'bad\.json:1: not readable as UTF-8'):
+        is_pairs_json(write(tmp_path / 'bad.json', b'\xff{'))
+    with pytest.raises(TranscriptError, match=r'deep\.json:1: JSON nested too deep'):
+        is_pairs_json(write(tmp_path / 'deep.json', '[' * 100000 + ']' * 100000))
 
 def test_pairs_bom_and_manifest_timestamps(tmp_path):
     image(tmp_path / 'v' / 'v_1.jpg')
