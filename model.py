@@ -46,6 +46,21 @@ def bf16_supported(device_type):
         return torch.cuda.is_bf16_supported()
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
+def check_device(device):
+    """Stops with a config message unless torch can run on device ('cpu', 'cuda', 'cuda:1', ...)."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise SystemExit(f"config: device={device!r} is not a torch device (cpu, cuda, cuda:1, ...)") \
+            from None
+    if kind == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f"config: device={device!r}, but torch sees no CUDA GPU here (torch "
+                         f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use device='cpu'")
+    if kind == 'cuda' and (torch.device(device).index or 0) >= torch.cuda.device_count():
+        raise SystemExit(f"config: device={device!r}, but there are {torch.cuda.device_count()} GPUs")
+    if kind not in ('cpu', 'cuda'):
+        raise SystemExit(f"config: device={device!r}: babyvfm runs on cpu or cuda")
+
 def autocast_dtype(dtype, device_type):
     """A dtype setting resolved: 'auto' is bf16 where the hardware has it, else fp16 on a GPU (training adds a
     GradScaler), else fp32; any other setting stands."""

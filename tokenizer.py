@@ -7,8 +7,13 @@ bytes, then every merge gets the next rank, so tiktoken's rank-ordered merging r
     ranks = train_bpe(texts, 4096); save_tokenizer(ranks, 'tokenizer.tiktoken')
     enc = load_tokenizer('tokenizer.tiktoken')   # or 'gpt2' if tiktoken's cache holds it
     enc.encode_ordinary(text), enc.decode(ids), enc.n_vocab, enc.eot_token
+A checkpoint carries its tokenizer (tokenizer_record): the rank file's text and SHA-1, or tiktoken's name,
+so a model is always read with the tokenizer it was trained with, and a corpus re-prepared with another one
+is refused (same_tokenizer). Nothing here touches the network: tiktoken's own encodings come from its
+cache only.
 """
 import base64
+import hashlib
 import heapq
 import os
 import re
@@ -124,22 +129,26 @@ def save_tokenizer(ranks, path):
 
 def read_ranks(path):
     """Read a rank file ourselves (tiktoken's loader may try to fetch URLs); errors name file and line."""
-    ranks, lines = {}, {}
     with open(path, 'rb') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                token_b64, rank = line.split()
-                token, rank = base64.b64decode(token_b64, validate=True), int(rank)
-            except ValueError:  # also binascii.Error
-                raise ValueError(f'{path}:{lineno}: expected "<base64 token> <rank>", '
-                                 f'got {line[:80]!r}') from None
-            if token in ranks:
-                raise ValueError(f'{path}:{lineno}: token {token!r} already has rank {ranks[token]}')
-            if rank in lines:
-                raise ValueError(f'{path}:{lineno}: rank {rank} already used on line {lines[rank]}')
-            ranks[token], lines[rank] = rank, lineno
+        return parse_ranks(f, path)
+
+def parse_ranks(rank_lines, path):
+    """{token bytes: rank} of a rank file's lines (bytes); errors name `path` and the line."""
+    ranks, lines = {}, {}
+    for lineno, line in enumerate(rank_lines, 1):
+        if not line.strip():
+            continue
+        try:
+            token_b64, rank = line.split()
+            token, rank = base64.b64decode(token_b64, validate=True), int(rank)
+        except ValueError:  # also binascii.Error
+            raise ValueError(f'{path}:{lineno}: expected "<base64 token> <rank>", '
+                             f'got {line[:80]!r}') from None
+        if token in ranks:
+            raise ValueError(f'{path}:{lineno}: token {token!r} already has rank {ranks[token]}')
+        if rank in lines:
+            raise ValueError(f'{path}:{lineno}: rank {rank} already used on line {lines[rank]}')
+        ranks[token], lines[rank] = rank, lineno
     # EOT takes id len(ranks), so the ranks must be exactly 0..n-1; every byte must be a token or
     # tiktoken cannot encode arbitrary text
     n = len(ranks)
@@ -153,22 +162,54 @@ def read_ranks(path):
     return ranks
 
 
+def encoding(ranks, name):
+    """The tiktoken.Encoding of a byte-level rank table, with PAT and EOT."""
+    return tiktoken.Encoding(name=name, pat_str=PAT, mergeable_ranks=ranks, special_tokens={EOT: len(ranks)})
+
 def load_tokenizer(path_or_name):
     """A .tiktoken rank file -> tiktoken.Encoding with PAT and EOT; or a tiktoken name such as 'gpt2'."""
     path = os.fspath(path_or_name)
     if os.path.isfile(path):
-        ranks = read_ranks(path)
-        name = os.path.splitext(os.path.basename(path))[0]
-        return tiktoken.Encoding(name=name, pat_str=PAT, mergeable_ranks=ranks,
-                                 special_tokens={EOT: len(ranks)})
+        return encoding(read_ranks(path), os.path.splitext(os.path.basename(path))[0])
     if path in tiktoken.list_encoding_names():
-        try:
-            return tiktoken.get_encoding(path)
-        except Exception as e:  # offline: requests' ConnectionError; a bad cache: ValueError
-            raise RuntimeError(
-                f"tiktoken's cache lacks the '{path}' encoding and could not download it "
-                f"({type(e).__name__}). Run tiktoken.get_encoding('{path}') once on a machine with network "
-                "and copy its cache (TIKTOKEN_CACHE_DIR, default <tmp>/data-gym-cache), or train a corpus "
-                "tokenizer.") from e
+        return cached_encoding(path)
     raise FileNotFoundError(f'{path}: no such tokenizer file, and not a tiktoken encoding '
                             f'({", ".join(tiktoken.list_encoding_names())})')
+
+def cached_encoding(name):
+    """One of tiktoken's own encodings, from tiktoken's cache only: its downloader is switched off while it
+    loads, so nothing is fetched and nothing is written outside the output folder."""
+    import tiktoken.load
+
+    def offline(url):
+        raise ConnectionError(f"{url} is not in tiktoken's cache, and babyvfm never downloads")
+    download, tiktoken.load.read_file = tiktoken.load.read_file, offline
+    try:
+        return tiktoken.get_encoding(name)
+    except Exception as e:  # not cached: our ConnectionError; a bad cache: ValueError
+        raise RuntimeError(
+            f"tiktoken's cache lacks the '{name}' encoding ({type(e).__name__}: {e}). Run "
+            f"tiktoken.get_encoding('{name}') once on a machine with network and copy its cache "
+            "(TIKTOKEN_CACHE_DIR, default <tmp>/data-gym-cache), or train a corpus tokenizer.") from e
+    finally:
+        tiktoken.load.read_file = download
+
+def tokenizer_record(path_or_name):
+    """What a checkpoint keeps of its tokenizer: {'name'} of a tiktoken encoding, or {'ranks', 'sha1'}: the
+    rank file's text and its hash."""
+    path = os.fspath(path_or_name)
+    if not os.path.isfile(path):
+        return dict(name=path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    return dict(ranks=data.decode('ascii'), sha1=hashlib.sha1(data).hexdigest())
+
+def record_tokenizer(record, where):
+    """The Encoding a tokenizer_record describes; `where` (the checkpoint) names it in errors."""
+    if 'name' in record:
+        return load_tokenizer(record['name'])
+    return encoding(parse_ranks(record['ranks'].encode('ascii').splitlines(), where), 'checkpoint')
+
+def same_tokenizer(a, b):
+    """True if two tokenizer_records describe one tokenizer."""
+    return a.get('name') == b.get('name') and a.get('sha1') == b.get('sha1')

@@ -5,11 +5,15 @@ Train a baby vision-language model on a corpus prepared by prepare.py (data/<nam
     torchrun --standalone --nproc_per_node=8 train.py config/saycam.py   # 8 GPUs (several machines: README)
 """
 import csv
+import datetime
+import io
 import math
 import os
 import re
 import resource
+import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from functools import lru_cache
@@ -19,12 +23,12 @@ import torch
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from configurator import configure
-from atomic import atomic_path
+from configurator import configure, require
+from atomic import atomic_path, atomic_write, hold_lock
 from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype,
-                   load_checkpoint, load_towers, peak_flops, readout_for, text_batch, tower_of)
+                   check_device, load_checkpoint, load_towers, peak_flops, readout_for, text_batch, tower_of)
 from prepare import load_dataset, tokenizer_path
-from tokenizer import load_tokenizer
+from tokenizer import load_tokenizer, same_tokenizer, tokenizer_record
 
 # -----------------------------------------------------------------------------
 # I/O
@@ -86,24 +90,36 @@ probe_readout = 'auto'             # 'similarity', 'nll' (caption likelihood), '
 device = 'auto'                    # 'auto', 'cpu', 'cuda', 'cuda:1', ...
 dtype = 'auto'                     # 'auto', 'float32', 'bfloat16', 'float16' (fp16 adds a GradScaler)
 compile = None                     # None: on for CUDA, off on CPU
+ddp_timeout = 300                  # seconds a rank waits for the others in a collective, then stops
 seed = 1337
 config = configure(globals())
 # -----------------------------------------------------------------------------
-lr_decay_iters = lr_decay_iters or max_iters
+# every setting's value checked before any work
+for key in ('batch_size', 'clip_batch_size', 'clip_stride', 'clip_len', 'gradient_accumulation_steps',
+            'eval_interval', 'eval_iters', 'log_interval', 'patch_size', 'vit_layer', 'vit_embd', 'vit_head',
+            'n_layer', 'n_embd', 'n_head', 'prefix_tokens', 'embed_dim', 'temporal_layer', 'ddp_timeout'):
+    require(key, config[key], config[key] >= 1, "at least 1")
+for key in ('max_iters', 'warmup_iters', 'lr_decay_iters', 'curriculum_iters', 'probe_trials', 'weight_decay',
+            'grad_clip', 'min_lr'):
+    require(key, config[key], config[key] >= 0, "at least 0")
+require('block_size', block_size, block_size >= 2, "at least 2 (the start token and one more)")
+require('learning_rate', learning_rate, 0 < learning_rate < math.inf, "a number > 0")
+for key in ('dropout', 'beta1', 'beta2'):
+    require(key, config[key], 0 <= config[key] < 1, "in [0, 1)")
+require('curriculum_start', curriculum_start, 0 <= curriculum_start <= 1, "a fraction in [0, 1]")
+require('order', order, order in ('shuffle', 'age'), "'shuffle' or 'age'")
+require('dtype', dtype, dtype in ('auto',) + DTYPES, f"auto or one of {', '.join(DTYPES)}")
+require('probe_readout', probe_readout, probe_readout in ('auto',) + READOUTS,
+        f"auto or one of {', '.join(READOUTS)}")
 weights = {k: float(globals()[k + '_weight']) for k in OBJECTIVES}
+require('contrastive_weight, caption_weight, temporal_weight', tuple(weights.values()),
+        any(weights.values()) and min(weights.values()) >= 0, ">= 0, and not all 0")
 frozen = {t for t in freeze.split(',') if t}
 unknown = {t for t in (freeze + ',' + init_towers).split(',') if t} - set(TOWERS)
-if unknown:
-    raise SystemExit(f"config: freeze/init_towers: unknown tower {', '.join(map(repr, sorted(unknown)))} "
-                     f"(towers: {', '.join(TOWERS)})")
-if order not in ('shuffle', 'age'):
-    raise SystemExit(f"config: order must be 'shuffle' or 'age', got {order!r}")
-if dtype not in ('auto',) + DTYPES:
-    raise SystemExit(f"config: dtype {dtype!r} is not auto/{'/'.join(DTYPES)}")
-if not any(weights.values()) or min(weights.values()) < 0:
-    raise SystemExit("config: objective weights must be >= 0, not all 0")
-if probe_readout not in ('auto',) + READOUTS:
-    raise SystemExit(f"config: probe_readout must be auto/{'/'.join(READOUTS)}, got {probe_readout!r}")
+require('freeze/init_towers', ','.join(sorted(unknown)), not unknown, f"towers among {', '.join(TOWERS)}")
+if device != 'auto':
+    check_device(device)
+lr_decay_iters = lr_decay_iters or max_iters
 
 ddp = int(os.environ.get('RANK', -1)) != -1
 rank, local_rank, world_size = 0, 0, 1
@@ -117,10 +133,30 @@ device_type = 'cuda' if device.startswith('cuda') else 'cpu'
 if ddp:
     if device_type == 'cuda':
         torch.cuda.set_device(device)
-    init_process_group(backend='nccl' if device_type == 'cuda' else 'gloo')
-    if gradient_accumulation_steps % world_size:
-        raise SystemExit(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of "
-                         f"the {world_size} ranks")
+    timeout = datetime.timedelta(seconds=ddp_timeout)
+    init_process_group(backend='nccl' if device_type == 'cuda' else 'gloo', timeout=timeout)
+    # a CPU group of its own to ask, after a collective timed out, which ranks still answer
+    watch_group = torch.distributed.new_group(backend='gloo', timeout=timeout)
+
+    def explain_lost_rank(kind, error, tb):
+        """A collective that timed out, or a peer that vanished, ends this rank with one line that names the
+        ranks not answering (rank 0 asks each with gloo's monitored_barrier), not gloo's traceback."""
+        text = str(error).lower()
+        if not (isinstance(error, RuntimeError) and ('timed out' in text or 'closed by peer' in text)):
+            return sys.__excepthook__(kind, error, tb)
+        silent = 'another rank'
+        try:
+            torch.distributed.monitored_barrier(watch_group, datetime.timedelta(seconds=min(30, ddp_timeout)),
+                                                wait_all_ranks=True)
+        except RuntimeError as e:
+            named = re.search(r'Ranks? ([\d, ]+) failed', str(e))
+            silent = f"rank {named[1].strip()}" if named else silent
+        print(f"rank {rank}: {silent} did not answer within ddp_timeout={ddp_timeout} s (stopped, crashed or "
+              f"stuck: see its log), so this rank stops too; resume from {out_dir}/ckpt.pt with "
+              "--init_from=resume", file=sys.stderr)
+    sys.excepthook = explain_lost_rank
+    require('gradient_accumulation_steps', gradient_accumulation_steps,
+            gradient_accumulation_steps % world_size == 0, f"a multiple of the {world_size} ranks")
 total_accum, accum = gradient_accumulation_steps, gradient_accumulation_steps // world_size
 master = rank == 0
 dtype = autocast_dtype(dtype, device_type)
@@ -128,8 +164,9 @@ ctx = autocast(device_type, dtype)
 if compile is None:
     compile = device_type == 'cuda'
 torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-os.makedirs(out_dir, exist_ok=True)
 ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+if master:  # one run per out_dir: two would mix their log rows and overwrite each other's checkpoints
+    lock = hold_lock(out_dir, 'train.py')
 
 # -----------------------------------------------------------------------------
 # data: memory-mapped arrays from prepare.py, nothing decoded here
@@ -143,6 +180,7 @@ frame_shape = arrays['frames'].shape
 tokenizer_file = tokenizer_path(data_dir, meta)
 if not (tokenizer_file == 'gpt2' or os.path.exists(tokenizer_file)):
     raise SystemExit(f"{tokenizer_file} is missing: prepare again")
+corpus_tokenizer = tokenizer_record(tokenizer_file)  # the checkpoint carries it (tokenizer.py)
 eot = meta['eot_token']
 train_utts, val_utts = (np.flatnonzero(utterances['split'] == s) for s in (0, 1))
 pairs_on, clips_on = bool(weights['contrastive'] or weights['caption']), bool(weights['temporal'])
@@ -232,8 +270,19 @@ try:
 except ValueError as e:
     raise SystemExit(str(e))
 iter_num, best_val_loss, checkpoint = 0, float('inf'), None
+
+def check_tokenizer(checkpoint, path):
+    """A text tower only means something with the tokenizer it was trained with: a checkpoint whose corpus
+    was prepared again with another one is refused."""
+    trained_with = (checkpoint.get('data') or {}).get('tokenizer')
+    if isinstance(trained_with, dict) and not same_tokenizer(trained_with, corpus_tokenizer):
+        raise SystemExit(f"{path} was trained with another tokenizer than {tokenizer_file} (was {data_dir} "
+                         "prepared again?): its token ids would mean other words; train from scratch, or "
+                         "train on the corpus it was trained on")
+
 if init_from == 'resume':
     checkpoint = load_checkpoint(ckpt_path)
+    check_tokenizer(checkpoint, ckpt_path)
     differ = {k: (v, model_args.get(k)) for k, v in checkpoint['model_args'].items()
               if model_args.get(k) != v}
     if differ:
@@ -243,7 +292,11 @@ if init_from == 'resume':
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
 elif init_from != 'scratch':
     towers = [t for t in init_towers.split(',') if t] or list(TOWERS)
-    load_towers(model, load_checkpoint(init_from), towers, init_from)
+    source = load_checkpoint(init_from)
+    if 'text' in towers:
+        check_tokenizer(source, init_from)
+    load_towers(model, source, towers, init_from)
+    source = None
 used = {t for k, w in weights.items() if w for t in USES[k]}
 trainable = used - frozen
 for name, p in model.named_parameters():
@@ -340,29 +393,39 @@ def get_lr(it):  # linear warmup, then cosine decay to min_lr (nanoGPT)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 def save_checkpoint():
-    """Write then rename (atomic_path): a kill during the write leaves the previous checkpoint intact."""
-    data = dict(data_dir=data_dir, tokenizer=tokenizer_file, eot_token=eot, position=iter_num, order=order,
-                seed=seed)
+    """Write then rename (atomic_path): a kill or a full disk during the write leaves the previous checkpoint
+    intact. The checkpoint carries its tokenizer and text normalisation, so evaluating it needs no corpus."""
+    lowercase = meta.get('args', {}).get('lowercase', True)
+    data = dict(data_dir=data_dir, tokenizer=corpus_tokenizer, lowercase=lowercase, eot_token=eot,
+                position=iter_num, order=order, seed=seed)
     run = dict(device=device, dtype=dtype, world_size=world_size, time=time.time())
     checkpoint = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(),
                       scaler=scaler.state_dict(), model_args=model_args, config=config, iter_num=iter_num,
                       best_val_loss=best_val_loss, rng=torch.get_rng_state(), data=data, run=run)
-    with atomic_path(ckpt_path) as tmp:
-        torch.save(checkpoint, tmp)
+    try:
+        with atomic_path(ckpt_path) as tmp, open(tmp, 'wb') as f:  # a file: torch passes on the OSError
+            torch.save(checkpoint, f)
+    except OSError as e:
+        free = shutil.disk_usage(out_dir).free / 2 ** 20
+        raise SystemExit(f"step {iter_num}: cannot write {ckpt_path}: {e.strerror} ({free:.0f} MiB free on "
+                         f"that disk); the previous checkpoint, if any, is intact; free space and resume "
+                         "with --init_from=resume") from None
 
 # -----------------------------------------------------------------------------
 # logging: one fixed-format line, a CSV in out_dir, wandb if asked for and installed
 FIELDS = ['step', 'split', 'loss', *OBJECTIVES, 'probe', 'lr', 'ms_per_step', 'data_ms', 'images_per_sec',
           'tokens_per_sec', 'mfu', 'train_seconds']
 log_path = os.path.join(out_dir, 'log.csv')
-if master:  # a resumed run drops the rows past its checkpoint: those steps are done again
+if master:  # a resumed run keeps the rows before its checkpoint's step: the rest it logs again
     rows = []
     if init_from == 'resume' and os.path.exists(log_path):
         with open(log_path, newline='') as f:
-            rows = [r for r in csv.DictReader(f) if int(r['step']) <= iter_num]
-    with open(log_path, 'w', newline='') as f:
-        csv.DictWriter(f, FIELDS).writeheader()
-        csv.DictWriter(f, FIELDS).writerows(rows)
+            rows = [r for r in csv.DictReader(f) if int(r['step']) < iter_num or
+                    (int(r['step']) == iter_num and r['split'] == 'train')]
+    table = io.StringIO()
+    csv.DictWriter(table, FIELDS).writeheader()
+    csv.DictWriter(table, FIELDS).writerows(rows)
+    atomic_write(log_path, table.getvalue())
 if wandb_log and master:
     try:
         import wandb

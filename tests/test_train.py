@@ -121,7 +121,7 @@ def test_clear_errors(tiny_dataset, trained, tmp_path):
     r = train(tiny_dataset, tmp_path, '--batch_size=many', check=False)
     assert r.returncode and "batch_size must be int" in r.stderr
     r = train(tiny_dataset, tmp_path, '--freeze=eyes', check=False)
-    assert r.returncode and "unknown tower 'eyes'" in r.stderr
+    assert r.returncode and "config: freeze/init_towers='eyes' is not allowed: it must be towers" in r.stderr
     broken = tmp_path / 'broken'
     shutil.copytree(tiny_dataset, broken)
     (broken / 'tokens.npy').unlink()
