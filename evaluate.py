@@ -18,6 +18,7 @@ image_blind (every picture by a blank one of the task's mean colour), through th
 (95%): Wilson for means of per-item credit; a seeded percentile bootstrap over items for the rest. The scores
 file's format and results.json's fields: README.md, "Scores from another codebase".
 """
+import difflib
 import glob
 import json
 import math
@@ -29,14 +30,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from atomic import atomic_path, atomic_write
+from atomic import atomic_path, atomic_write, hold_lock
+from configurator import require
+from decode import load_image
 from kinds import KINDS, check_images, discover, load_task
 from kinds.formats import BenchError
 from kinds.readouts import ImageSim, Match
-from model import (DTYPES, OBJECTIVES, READOUTS, autocast, bf16_supported, from_checkpoint, readout_for,
-                   text_batch)
-from prepare import load_dataset, load_image, tokenizer_path
+from model import (DTYPES, OBJECTIVES, READOUTS, autocast, bf16_supported, check_device, from_checkpoint,
+                   readout_for, text_batch)
+from prepare import load_dataset, tokenizer_path
 from scoring import leaderboard, mdb_summary
+from tokenizer import load_tokenizer, record_tokenizer, same_tokenizer, tokenizer_record
 
 # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one version
 EVAL_VERSION = '1.1'
@@ -47,7 +51,7 @@ out_dir = 'out/eval'              # results.json, report.md, report.png
 scores_file = ''                  # JSONL of per-item scores or answers from another codebase (then no ckpt)
 tasks = ''                        # comma-separated task keys to run ('' = every task found)
 readout = 'auto'                  # 'nll', 'similarity' or 'auto' (model.readout_for)
-data_dir = ''                     # the prepared corpus whose tokenizer the model reads ('': the checkpoint's)
+data_dir = ''                     # a corpus whose tokenizer must be the checkpoint's own ('': not checked)
 controls = True                   # also the text-blind and image-blind controls
 batch_size = 256
 max_new_tokens = 25               # captions (babylmms-eval generates up to 25 tokens)
@@ -92,7 +96,7 @@ class Engine:
         return text
 
     def load(self, k):
-        """The picture of a key as the model sees it (prepare.load_image, a crop box cut first); a blank key
+        """The picture of a key as the model sees it (decode.load_image, a crop box cut first); a blank key
         is its colour."""
         if k not in self.pixels:
             path, box = k
@@ -228,9 +232,12 @@ def file_answers(path):
 # ----------------------------------------------------------------------------- the run over tasks
 
 def run_task(task, answer, how, cfg):
-    """One task's summary, its blind controls beside it; None when there is nothing to score it by."""
+    """One task's summary, its blind controls beside it; None when there is nothing to score it by. Items
+    whose pictures cannot be used are left out and listed in the summary's skipped_items."""
     kind = KINDS[task['kind']]
-    check_images(task)
+    task, dropped = check_images(task, cfg['bench_dir'])
+    for line in dropped:
+        print(f"warning: {line}", file=sys.stderr)
     modes = ('main',) + (kind.CONTROLS if cfg['controls'] else ())
     summaries = {}
     for mode_name in modes:
@@ -245,6 +252,8 @@ def run_task(task, answer, how, cfg):
         readout_name = kind.readout(task, how)
     out.update(kind=task['kind'], file=os.path.relpath(task['file']), readout=readout_name,
                controls={m: dict(score=r['score'], interval=r['interval']) for m, r in summaries.items()})
+    if dropped:
+        out['skipped_items'] = dropped
     return out
 
 def run_tasks(found, answer, how, cfg):
@@ -287,18 +296,10 @@ def data_age(ck):
     return float(ages.min() + (ages.max() - ages.min()) * reached)
 
 def open_model(path, cfg):
-    """(Engine, run info) for a checkpoint: its tokenizer from the prepared corpus, the readout, autocast."""
-    from tokenizer import load_tokenizer
+    """(Engine, run info) for a checkpoint: its own tokenizer, the readout, autocast."""
     model, ck = from_checkpoint(path, cfg['device'])
     train_cfg = ck.get('config') or {}
-    ddir = cfg['data_dir'] or train_cfg.get('data_dir') or (ck.get('data') or {}).get('data_dir', '')
-    try:
-        with open(os.path.join(ddir, 'meta.json')) as f:
-            meta = json.load(f)
-    except OSError as e:
-        raise SystemExit(f"{path}: its corpus {ddir!r} has no readable meta.json ({e.strerror}): pass "
-                         "--data_dir")
-    enc = load_tokenizer(tokenizer_path(ddir, meta))
+    enc, lowercase, corpus = checkpoint_text(path, ck, cfg['data_dir'])
     weights = {k: float(train_cfg.get(f'{k}_weight', 1.0)) for k in OBJECTIVES}
     device_type = 'cuda' if cfg['device'].startswith('cuda') else 'cpu'
     dtype_ = cfg['dtype']
@@ -306,11 +307,42 @@ def open_model(path, cfg):
         dtype_ = 'bfloat16' if bf16_supported(device_type) else 'float32'
     how = readout_for(weights, cfg['readout'])
     info = dict(ckpt=path, step=ck.get('iter_num'), age_days=data_age(ck), readout=how, objectives=weights,
-                dtype=dtype_, corpus=ddir)
-    lowercase = meta.get('args', {}).get('lowercase', True)
+                dtype=dtype_, corpus=corpus)
     engine = Engine(model, enc, lowercase, how, autocast(device_type, dtype_), cfg['batch_size'],
                     cfg['max_new_tokens'])
     return engine, info
+
+def corpus_meta(data_dir, path):
+    try:
+        with open(os.path.join(data_dir, 'meta.json'), encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: the corpus {data_dir!r} has no readable meta.json ({e})") from None
+
+def checkpoint_text(path, ck, data_dir):
+    """(tokenizer, lowercase, corpus) that a checkpoint reads text with: the ones it carries (train.py
+    saves them), refused if --data_dir's corpus has another tokenizer; an older checkpoint's, from its
+    corpus."""
+    data = ck.get('data') or {}
+    record = data.get('tokenizer')
+    try:
+        if isinstance(record, dict):
+            if data_dir:
+                theirs = tokenizer_record(tokenizer_path(data_dir, corpus_meta(data_dir, path)))
+                if not same_tokenizer(record, theirs):
+                    raise SystemExit(f"{path} was trained with another tokenizer than {data_dir}'s (was it "
+                                     "prepared again?); the checkpoint carries its own: evaluate without "
+                                     "--data_dir")
+            corpus = data_dir or data.get('data_dir')
+            return record_tokenizer(record, path), data.get('lowercase', True), corpus
+        data_dir = data_dir or (ck.get('config') or {}).get('data_dir') or data.get('data_dir', '')
+        meta = corpus_meta(data_dir, path)
+        enc = load_tokenizer(tokenizer_path(data_dir, meta))
+    except (OSError, ValueError, RuntimeError) as e:
+        raise SystemExit(f"{path}: cannot read its tokenizer: {e}") from None
+    print(f"warning: {path} is from an older train.py and does not carry its tokenizer: reading text with "
+          f"{data_dir}'s, which must be the one it was trained with", file=sys.stderr)
+    return enc, meta.get('args', {}).get('lowercase', True), data_dir
 
 # -------------------------------------------------------------------------- the table, the report, the figure
 
@@ -422,12 +454,28 @@ def checkpoints(spec):
     return [q for p in paths for q in (sorted(glob.glob(p)) if any(c in p for c in '*?') else [p])]
 
 def check_settings(cfg):
-    if cfg['readout'] not in ('auto',) + READOUTS:
-        raise SystemExit(f"readout must be 'auto', 'nll' or 'similarity', got {cfg['readout']!r}")
-    if cfg['dtype'] not in ('auto',) + DTYPES:
-        raise SystemExit(f"dtype must be 'auto' or one of {', '.join(DTYPES)}, got {cfg['dtype']!r}")
-    if cfg['batch_size'] < 1:
-        raise SystemExit(f"batch_size must be at least 1, got {cfg['batch_size']}")
+    """Every setting's value, before any work (configurator.require names the setting)."""
+    require('readout', cfg['readout'], cfg['readout'] in ('auto',) + READOUTS, f"auto or one of {READOUTS}")
+    require('dtype', cfg['dtype'], cfg['dtype'] in ('auto',) + DTYPES, f"auto or one of {DTYPES}")
+    for key in ('batch_size', 'max_new_tokens', 'bootstrap'):
+        require(key, cfg[key], cfg[key] >= 1, "at least 1")
+    require('bench_dir', cfg['bench_dir'], os.path.isdir(cfg['bench_dir']), "a folder of benchmarks")
+    if cfg['scores_file']:
+        require('scores_file', cfg['scores_file'], os.path.isfile(cfg['scores_file']), "a file")
+    check_device(cfg['device'])
+
+def chosen_tasks(found, problems, cfg):
+    """found and problems narrowed to --tasks; a name that is not a task found is an error."""
+    if not cfg['tasks']:
+        return found, problems
+    wanted = cfg['tasks'].split(',')
+    for key in wanted:
+        if key not in found and key not in problems:
+            close = difflib.get_close_matches(key, list(found), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; found: {', '.join(found)}"
+            raise SystemExit(f"config: tasks: {key!r} is not a task in {cfg['bench_dir']}{hint}")
+    return ({k: v for k, v in found.items() if k in wanted},
+            {k: v for k, v in problems.items() if k in wanted})
 
 def evaluate_one(path, found, problems, cfg):
     """One run: a checkpoint's (or the scores file's) results on every found task."""
@@ -447,11 +495,7 @@ def main(cfg):
     """Runs evaluate.py with a config dict (the globals above, resolved, as configure returns them); returns
     the runs, as results.json holds them."""
     check_settings(cfg)
-    found, problems = discover(cfg['bench_dir'])
-    if cfg['tasks']:
-        wanted = cfg['tasks'].split(',')
-        found = {k: v for k, v in found.items() if k in wanted}
-        problems = {k: v for k, v in problems.items() if k in wanted}
+    found, problems = chosen_tasks(*discover(cfg['bench_dir']), cfg)
     if not found and problems:  # the tasks asked for are there, but only under key@folder
         raise SystemExit('; '.join(problems.values()))
     if not found:
@@ -459,18 +503,28 @@ def main(cfg):
                          "(the nursery's: python data/nursery/benchmarks.py)")
     for problem in problems.values():
         print(f"warning: {problem}", file=sys.stderr)
-    runs = []
-    for path in [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt']):
-        run = evaluate_one(path, found, problems, cfg)
-        runs.append(run)
-        print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")
-        print(table(run))
-    os.makedirs(cfg['out_dir'], exist_ok=True)
-    results = json.dumps(dict(eval_version=EVAL_VERSION, config=cfg, runs=runs), indent=1, default=float)
-    atomic_write(os.path.join(cfg['out_dir'], 'results.json'), results)
-    report(runs, os.path.join(cfg['out_dir'], 'report.md'))
-    print(f"wrote {cfg['out_dir']}/results.json and {cfg['out_dir']}/report.md")
+    try:  # one evaluation writes an out_dir at a time; an unwritable one is found now, not after the work
+        lock = hold_lock(cfg['out_dir'], 'evaluate.py')
+    except OSError as e:
+        raise SystemExit(f"config: out_dir={cfg['out_dir']!r} cannot be written: {e.strerror}") from None
+    with lock:
+        runs = []
+        for path in [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt']):
+            run = evaluate_one(path, found, problems, cfg)
+            runs.append(run)
+            print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")
+            print(table(run))
+        write_results(runs, cfg)
     return runs
+
+def write_results(runs, cfg):
+    results = json.dumps(dict(eval_version=EVAL_VERSION, config=cfg, runs=runs), indent=1, default=float)
+    try:
+        atomic_write(os.path.join(cfg['out_dir'], 'results.json'), results)
+        report(runs, os.path.join(cfg['out_dir'], 'report.md'))
+    except OSError as e:
+        raise SystemExit(f"cannot write the results to {cfg['out_dir']}: {e.strerror}") from None
+    print(f"wrote {cfg['out_dir']}/results.json and {cfg['out_dir']}/report.md")
 
 if __name__ == '__main__':
     from configurator import configure

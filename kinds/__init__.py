@@ -24,6 +24,8 @@ A kind module has:
 import fnmatch
 import os
 
+from PIL import Image
+
 from kinds import caption, choice, count, grammatical, lexical, memory, probe, vdr, voe, winoground
 from kinds.formats import BenchError
 
@@ -82,11 +84,34 @@ def load_task(key, path, loaders):
             return dict(task, file=path, key=key)
     return None
 
-def check_images(task):
-    """Every picture a task points at exists, else an error that names the file, the record and the
-    picture."""
-    kind = KINDS[task['kind']]
+def check_images(task, root):
+    """(the task without the items whose pictures cannot be used, a line for each item dropped): a picture
+    that is missing, cannot be decoded, or lies outside the benchmark folder root ('../', a link out)."""
+    kind, root = KINDS[task['kind']], os.path.realpath(root)
+    items, dropped, problems = [], [], {}
     for it in task['items']:
         for path, _ in kind.images(it):
-            if not os.path.isfile(path):
-                raise BenchError(f"{task['file']}: record {it['id']}: image {path} is missing")
+            if path not in problems:
+                problems[path] = picture_problem(path, root)
+            if problems[path]:
+                dropped.append(f"{task['file']}: record {it['id']}: image {path} {problems[path]}, "
+                               "item skipped")
+                break
+        else:
+            items.append(it)
+    if not items and dropped:
+        raise BenchError(f"{dropped[0]}; and so are all {len(dropped)} items")
+    return dict(task, items=items), dropped
+
+def picture_problem(path, root):
+    """Why a picture cannot be shown to a model ('is missing', ...), or None."""
+    if not os.path.realpath(path).startswith(root + os.sep):
+        return f"is outside the benchmark folder {root}: not read"
+    if not os.path.isfile(path):
+        return "is missing"
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        return f"cannot be decoded ({type(e).__name__}: {e})"
+    return None

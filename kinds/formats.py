@@ -4,6 +4,7 @@ toolbox's LLaVA-conversation records. Every error is a BenchError that names the
 record or item index). Samples of each format: ../shared/formats/README.md.
 """
 import csv
+import io
 import json
 import os
 import re
@@ -21,7 +22,14 @@ def image_key(path, box=None):
 
 def read_csv(path, required):
     """Rows (line number, dict) of a CSV with a UTF-8 BOM or not, LF or CRLF."""
-    with open(path, encoding='utf-8-sig', newline='') as f:
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise BenchError(f"{path}: line {line}: byte {data[e.start]:#04x} is not UTF-8") from None
+    with io.StringIO(text, newline='') as f:
         reader = csv.DictReader(f)
         lacks = [c for c in required if c not in (reader.fieldnames or [])]
         if lacks:
@@ -40,7 +48,11 @@ def read_json(path):
         with open(path, encoding='utf-8') as f:
             return json.load(f)
     except json.JSONDecodeError as e:
-        raise BenchError(f"{path}: line {e.lineno}: not valid JSON ({e.msg})")
+        raise BenchError(f"{path}: line {e.lineno}: not valid JSON ({e.msg})") from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    except RecursionError:
+        raise BenchError(f"{path}: JSON nested too deep to read") from None
 
 def find(pattern, text, path, record, what):
     """The first group of pattern in a prompt, or an error naming what could not be found."""

@@ -138,7 +138,7 @@ def test_loaders_read_the_published_samples(tmp_path):
     assert tasks.pop('devbench_sem-things') is None                   # RSA: no kind scores it
     for t in tasks.values():
         if t is not None:
-            kinds.check_images(t)
+            assert kinds.check_images(t, root) == (t, [])
     plain = {k.split('@')[0] for k in tasks}
     assert {'labeled_s', 'vtwt', 'baby_winoground', 'saycam_caption', 'baby_pv', 'baby_localize',
             'baby_leftright', 'baby_spatialdetails', 'baby_vdr_binary', 'baby_vdr_open',
@@ -224,7 +224,7 @@ def test_malformed_files_name_the_file_and_record(tmp_path):
     task = kinds.load_task('baby_leftright', *found['baby_leftright'])
     missing = r"leftright/data\.json: record 0: image .*leftright_0000_0\.jpeg is missing"
     with pytest.raises(BenchError, match=missing):
-        kinds.check_images(task)
+        kinds.check_images(task, FORMATS)
 
 # ----------------------------------------------------------------------------- discovery
 
