@@ -18,9 +18,10 @@ MAX_LINE = 110
 MAX_FUNCTION_LINES = 80
 # code characters (code_characters below), about 1.2x each file's size when set
 BUDGETS = {
-    'atomic.py': 700, 'bench.py': 22500, 'configurator.py': 3200, 'evaluate.py': 20900, 'model.py': 20700,
-    'prepare.py': 30100, 'scoring.py': 7400, 'tokenizer.py': 6200, 'train.py': 26400, 'transcripts.py': 21000,
-    'kinds/__init__.py': 2900, 'kinds/caption.py': 1600, 'kinds/choice.py': 8600, 'kinds/count.py': 2800,
+    'atomic.py': 2400, 'bench.py': 22500, 'configurator.py': 3200, 'decode.py': 5900, 'evaluate.py': 20900,
+    'inputs.py': 6900, 'model.py': 20700, 'prepare.py': 30100, 'scoring.py': 7400, 'tokenizer.py': 7200,
+    'train.py': 26400, 'transcripts.py': 21000,
+    'kinds/__init__.py': 3900, 'kinds/caption.py': 1600, 'kinds/choice.py': 8600, 'kinds/count.py': 2800,
     'kinds/formats.py': 5000, 'kinds/grammatical.py': 1600, 'kinds/lexical.py': 2000, 'kinds/memory.py': 4300,
     'kinds/probe.py': 3600, 'kinds/readouts.py': 1600, 'kinds/vdr.py': 4900, 'kinds/voe.py': 2300,
     'kinds/winoground.py': 3100,
