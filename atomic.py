@@ -59,9 +59,12 @@ def hold_lock(folder, what, name=LOCK_NAME, shared=False):
     so does the end of the process, however it ends). shared=True takes a shared lock, which any number of
     processes hold together (prepare.py's shard jobs) and which keeps out an exclusive one. A lock that is
     taken is an error naming its holder."""
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name)
-    f = open(path, 'a+', encoding='utf-8')
+    try:
+        os.makedirs(folder, exist_ok=True)
+        f = open(path, 'a+', encoding='utf-8')
+    except OSError as e:  # a file where the folder should be, a read-only disk, no permission
+        raise SystemExit(f"{folder} cannot be written: {e.strerror} ({e.filename})") from None
     try:
         fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError as e:

@@ -17,6 +17,7 @@ line naming the setting, its value and what is allowed, never a traceback an hou
 import ast
 import difflib
 import sys
+import traceback
 
 def _check(key, value, default, where):
     if default is None:
@@ -40,6 +41,13 @@ def require(key, value, ok, allowed):
     if not ok:
         raise SystemExit(f"config: {key}={value!r} is not allowed: it must be {allowed}")
 
+def config_line(error, path):
+    """The line of a config file an error was raised at (a SyntaxError's own, else the traceback's)."""
+    if isinstance(error, SyntaxError):
+        return error.lineno
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == path]
+    return frames[-1].lineno if frames else '?'
+
 def configure(scope, argv=None, quiet=False):
     argv = sys.argv[1:] if argv is None else argv
     # UPPER_CASE names are constants, not knobs
@@ -56,6 +64,8 @@ def configure(scope, argv=None, quiet=False):
                     exec(compile(f.read(), arg, 'exec'), namespace)
             except OSError as e:
                 raise SystemExit(f"cannot read config file {arg}: {e.strerror}")
+            except Exception as e:  # the file's own error, at its own line
+                raise SystemExit(f"{arg}:{config_line(e, arg)}: {type(e).__name__}: {e}") from None
             for key, value in namespace.items():
                 if (key.startswith('_') or key == '__builtins__' or callable(value)
                         or type(value).__name__ == 'module'):

@@ -213,21 +213,27 @@ def model_answers(engine):
     return answer
 
 def file_answers(path):
-    """answer(task, mode name) from another codebase's scores file (README.md, "Scores from another
-    codebase"): None where the file has no lines for the task, or for the control."""
+    """(answer(task, mode name), the task keys it has lines for) from another codebase's scores file
+    (README.md, "Scores from another codebase"): None where the file has no lines for the task, or for the
+    control. A line that is not UTF-8 JSON, or whose scores are not finite numbers, stops it, named."""
     lines = {}
-    with open(path, encoding='utf-8') as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
+    with open(path, 'rb') as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
                 continue
             try:
-                r = json.loads(line)
+                r = json.loads(raw.decode('utf-8'))
                 v = r['scores'] if 'scores' in r else {'answer': str(r['answer'])}
+                if isinstance(v, list) and not all(is_finite_number(x) for x in v):
+                    raise ValueError(f"scores must be finite numbers, got {v[:8]}")
                 lines.setdefault((r['task'], r.get('control', 'main')), {})[str(r['id'])] = v
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError) as e:  # UnicodeDecodeError, JSONDecodeError too
                 raise SystemExit(f"{path}: line {n}: not a scores line ({type(e).__name__}: {e}); "
                                  '{"task", "id", "scores": [...]} or {"task", "id", "answer": "..."}')
-    return lambda task, mode_name: lines.get((task['key'], mode_name))
+    return (lambda task, mode_name: lines.get((task['key'], mode_name))), {task for task, _ in lines}
+
+def is_finite_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 # ----------------------------------------------------------------------------- the run over tasks
 
@@ -481,8 +487,13 @@ def evaluate_one(path, found, problems, cfg):
     """One run: a checkpoint's (or the scores file's) results on every found task."""
     t0 = time.time()
     if cfg['scores_file']:
-        engine, answer = None, file_answers(path)
+        engine, (answer, tasks_named) = None, file_answers(path)
         info = dict(ckpt=path, step=None, age_days=None, readout='scores_file')
+        unknown = sorted(tasks_named - set(found))
+        if unknown:  # a misspelt task key would otherwise go unscored without a word
+            problems = dict(problems, scores_file=f"{path} has lines for tasks not found in "
+                                                  f"{cfg['bench_dir']}: {', '.join(unknown)}")
+            print(f"warning: {problems['scores_file']}", file=sys.stderr)
     else:
         engine, info = open_model(path, cfg)
         answer = model_answers(engine)
@@ -503,13 +514,12 @@ def main(cfg):
                          "(the nursery's: python data/nursery/benchmarks.py)")
     for problem in problems.values():
         print(f"warning: {problem}", file=sys.stderr)
-    try:  # one evaluation writes an out_dir at a time; an unwritable one is found now, not after the work
-        lock = hold_lock(cfg['out_dir'], 'evaluate.py')
-    except OSError as e:
-        raise SystemExit(f"config: out_dir={cfg['out_dir']!r} cannot be written: {e.strerror}") from None
-    with lock:
+    # one evaluation writes an out_dir at a time; an unwritable one is found now, not after the work
+    paths = [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt'])
+    require('ckpt', cfg['ckpt'], paths, "a checkpoint, a list of them or a glob that matches some")
+    with hold_lock(cfg['out_dir'], 'evaluate.py'):
         runs = []
-        for path in [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt']):
+        for path in paths:
             run = evaluate_one(path, found, problems, cfg)
             runs.append(run)
             print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")

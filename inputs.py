@@ -25,7 +25,10 @@ def read_recordings_csv(path):
     """recording,child,date,age_days (or birth_date): the ages make the corpus longitudinal. The table holds
     every recording once, with an age that is a number of days >= 0, or empty for unknown; a row that breaks
     this stops the run naming its line, since every recording's age and split would depend on it."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise SystemExit(f"{path}: cannot be read ({e.strerror})") from None
     try:
         text = data.decode('utf-8-sig')
     except UnicodeDecodeError as e:

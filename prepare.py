@@ -166,17 +166,41 @@ def load_dataset(data_dir):
         if name in dtypes and arrays[name].dtype != dtypes[name]:
             raise ValueError(f"{path} holds {arrays[name].dtype}, not {np.dtype(dtypes[name])}: "
                              "prepare again")
+    check_indexes(data_dir, meta, arrays)
     return meta, arrays
+
+def check_indexes(data_dir, meta, arrays):
+    """Every index points inside the array it indexes and every token is in the vocabulary, else an error
+    names the file: a damaged or hand-edited dataset is found before a model indexes out of range."""
+    u, n_frames, n_tokens = arrays['utterances'], len(arrays['frames']), len(arrays['tokens'])
+    problems = []
+    if len(arrays['frame_index']) != n_frames:
+        problems.append("frame_index.npy does not have one row per frame")
+    if len(u) and (u['frame_first'].min() < 0 or u['frame_last'].max() >= n_frames):
+        problems.append("utterances.npy points at frames outside frames.npy")
+    if len(u) and (u['tok_start'].min() < 0 or (u['tok_start'] + u['tok_len']).max() > n_tokens):
+        problems.append("utterances.npy points at tokens outside tokens.npy")
+    if n_tokens and int(arrays['tokens'].max()) >= meta['vocab_size']:
+        problems.append(f"tokens.npy holds ids beyond the vocabulary of {meta['vocab_size']}")
+    if problems:
+        raise ValueError(f"{data_dir}: {problems[0]}: the dataset is damaged; prepare again")
 
 # ----------------------------------------------------------------------------- what a part is made from
 
 def part_changes(parts, unit, root):
-    """None if the unit has no part yet; else how its inputs changed since the part was made ([]: the part
-    is ready)."""
-    info = parts / unit_key(unit, root) / 'info.json'
-    if not info.exists():
+    """None if the unit has no part yet; else why its part cannot be used: how its inputs changed since it
+    was made, or that its files are damaged ([]: the part is ready)."""
+    folder = parts / unit_key(unit, root)
+    if not (folder / 'info.json').exists():
         return None
-    return changed_inputs(json.loads(info.read_text()).get('inputs', {}), unit_files(unit, root), root)
+    try:
+        info = json.loads((folder / 'info.json').read_text())
+        sizes = {name: (folder / name).stat().st_size for name in info['bytes']}
+    except (OSError, ValueError, KeyError, TypeError):
+        return ['a damaged part']
+    if sizes != info['bytes']:
+        return [f"a damaged part ({', '.join(n for n in sizes if sizes[n] != info['bytes'][n])} cut)"]
+    return changed_inputs(info.get('inputs', {}), unit_files(unit, root), root)
 
 # faults of the machine, not properties of an input file: they stop the run, and the unit is redone
 MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EFBIG, errno.EMFILE,
@@ -225,6 +249,7 @@ def prepare_unit(job):
         info['problems'] = [relative(p) for p in info.get('problems', [])]
         if 'skipped' in info:
             info['skipped'] = relative(info['skipped'])
+        info['bytes'] = {f.name: f.stat().st_size for f in tmp.iterdir()}  # a part cut later is redone
         (tmp / 'info.json').write_text(json.dumps(info))
         os.rename(tmp, final)
     except BaseException:
@@ -236,6 +261,9 @@ def keep_utterance(u, cfg):
     return speaker_allowed(u.speaker, cfg['keep_speakers'] or None, cfg['drop_speakers'] or None)
 
 def prepare_video(unit, tmp, cfg):
+    """A video's frames, its audio (own track or sidecar) and its transcript's utterances. A video that
+    cannot be decoded raises; a sidecar that cannot be read costs only itself (reported in problems): the
+    frames still serve the objectives that need no words or sound."""
     _, path, transcript, sound = unit
     times = []
     with open(tmp / 'frames.u8', 'wb') as f:
@@ -245,26 +273,50 @@ def prepare_video(unit, tmp, cfg):
     if not times:
         raise ValueError("no video frames could be decoded")
     duration = times[-1] + 0.5 / cfg['fps']
-    n_mel = 0
-    if cfg['audio']:
-        with open(tmp / 'mel.f16', 'wb') as f:
-            for rows in log_mel(audio_chunks(sound or path), cfg['n_mels']):
-                f.write(rows.tobytes())
-                n_mel += len(rows)
-    utterances, problems = [], []
-    if transcript is None:
-        problems.append(f"{path.name}: no transcript sidecar")
-    else:
-        found, problems = read_transcript(transcript, duration=duration)
-        for u in found:
-            if u.start >= duration:
-                problems.append(f"{transcript.name}: utterance at {u.start:.1f}s starts after the video ends")
-            elif keep_utterance(u, cfg):
-                end = min(u.end, duration)
-                utterances.append(dict(start=u.start, end=end, text=u.text, speaker=u.speaker,
-                                       frames=frame_span(times, u.start, end)))
+    problems = []
+    n_mel = video_audio(sound or path, tmp, cfg, problems) if cfg['audio'] else 0
+    utterances = video_utterances(unit, times, duration, cfg, problems)
     return dict(recordings=[dict(id=path.stem, frames=len(times), times=times, duration=duration, mel=n_mel,
                                  utterances=utterances)], problems=problems)
+
+def video_audio(source, tmp, cfg, problems):
+    """Writes the log-mel rows of the audio into tmp/mel.f16; returns their number (0 if it cannot be
+    read, which is reported)."""
+    n_mel = 0
+    try:
+        with open(tmp / 'mel.f16', 'wb') as f:
+            for rows in log_mel(audio_chunks(source), cfg['n_mels']):
+                f.write(rows.tobytes())
+                n_mel += len(rows)
+    except (av.error.FFmpegError, RuntimeError, ValueError, OSError) as e:  # soundfile's errors: RuntimeError
+        if machine_fault(e, tmp):
+            raise
+        (tmp / 'mel.f16').unlink(missing_ok=True)
+        problems.append(f"{source.name}: audio cannot be read ({type(e).__name__}: {e}), stored without it")
+        return 0
+    return n_mel
+
+def video_utterances(unit, times, duration, cfg, problems):
+    """The utterances of a video's transcript sidecar, each linked to the frames it overlaps."""
+    _, path, transcript, _ = unit
+    if transcript is None:
+        problems.append(f"{path.name}: no transcript sidecar")
+        return []
+    try:
+        found, read_problems = read_transcript(transcript, duration=duration)
+    except TranscriptError as e:
+        problems.append(f"{e}: the video is kept without its transcript")
+        return []
+    problems += read_problems
+    utterances = []
+    for u in found:
+        if u.start >= duration:
+            problems.append(f"{transcript.name}: utterance at {u.start:.1f}s starts after the video ends")
+        elif keep_utterance(u, cfg):
+            end = min(u.end, duration)
+            utterances.append(dict(start=u.start, end=end, text=u.text, speaker=u.speaker,
+                                   frames=frame_span(times, u.start, end)))
+    return utterances
 
 def prepare_pairs(unit, root, tmp, cfg):
     """Image-utterance pairs (LLaVA JSON, EgoBabyVLM/CVCL manifests, captioned images): each group
@@ -597,6 +649,11 @@ def finished(out, settings, units, root):
     files = [f for u in units for f in unit_files(u, root)]
     if (root / 'recordings.csv').exists():
         files.append(root / 'recordings.csv')
+    try:
+        load_dataset(out)
+    except (OSError, ValueError) as e:
+        print(f"{out} is damaged ({e}): preparing again")
+        return None
     changes = changed_inputs(meta.get('inputs', {}), files, root)
     if changes:
         more = f" and {len(changes) - 10} more" if len(changes) > 10 else ''

@@ -202,6 +202,7 @@ def tokenizer_record(path_or_name):
         return dict(name=path)
     with open(path, 'rb') as f:
         data = f.read()
+    parse_ranks(data.splitlines(), path)  # a damaged file is an error naming its line, here
     return dict(ranks=data.decode('ascii'), sha1=hashlib.sha1(data).hexdigest())
 
 def record_tokenizer(record, where):

@@ -138,25 +138,31 @@ if ddp:
     # a CPU group of its own to ask, after a collective timed out, which ranks still answer
     watch_group = torch.distributed.new_group(backend='gloo', timeout=timeout)
 
-    def explain_lost_rank(kind, error, tb):
-        """A collective that timed out, or a peer that vanished, ends this rank with one line that names the
-        ranks not answering (rank 0 asks each with gloo's monitored_barrier), not gloo's traceback."""
-        text = str(error).lower()
-        if not (isinstance(error, RuntimeError) and ('timed out' in text or 'closed by peer' in text)):
-            return sys.__excepthook__(kind, error, tb)
-        silent = 'another rank'
-        try:
-            torch.distributed.monitored_barrier(watch_group, datetime.timedelta(seconds=min(30, ddp_timeout)),
-                                                wait_all_ranks=True)
-        except RuntimeError as e:
-            named = re.search(r'Ranks? ([\d, ]+) failed', str(e))
-            silent = f"rank {named[1].strip()}" if named else silent
-        print(f"rank {rank}: {silent} did not answer within ddp_timeout={ddp_timeout} s (stopped, crashed or "
-              f"stuck: see its log), so this rank stops too; resume from {out_dir}/ckpt.pt with "
-              "--init_from=resume", file=sys.stderr)
-    sys.excepthook = explain_lost_rank
     require('gradient_accumulation_steps', gradient_accumulation_steps,
             gradient_accumulation_steps % world_size == 0, f"a multiple of the {world_size} ranks")
+
+def explain_stop(kind, error, tb):
+    """Ctrl-C, a collective that timed out or a peer that vanished end this rank with one line (naming the
+    ranks that do not answer: rank 0 asks each with gloo's monitored_barrier), not a traceback."""
+    text = str(error).lower()
+    lost = ddp and isinstance(error, RuntimeError) and ('timed out' in text or 'closed by peer' in text)
+    resume = f"resume from {out_dir}/ckpt.pt with --init_from=resume"
+    if kind is KeyboardInterrupt:
+        print(f"rank {rank}: interrupted; {resume}", file=sys.stderr)
+        return
+    if not lost:
+        sys.__excepthook__(kind, error, tb)
+        return
+    silent = 'another rank'
+    try:
+        torch.distributed.monitored_barrier(watch_group, datetime.timedelta(seconds=min(30, ddp_timeout)),
+                                            wait_all_ranks=True)
+    except RuntimeError as e:
+        named = re.search(r'Ranks? ([\d, ]+) failed', str(e))
+        silent = f"rank {named[1].strip()}" if named else silent
+    print(f"rank {rank}: {silent} did not answer within ddp_timeout={ddp_timeout} s (stopped, crashed or "
+          f"stuck: see its log), so this rank stops too; {resume}", file=sys.stderr)
+sys.excepthook = explain_stop
 total_accum, accum = gradient_accumulation_steps, gradient_accumulation_steps // world_size
 master = rank == 0
 dtype = autocast_dtype(dtype, device_type)
@@ -180,7 +186,10 @@ frame_shape = arrays['frames'].shape
 tokenizer_file = tokenizer_path(data_dir, meta)
 if not (tokenizer_file == 'gpt2' or os.path.exists(tokenizer_file)):
     raise SystemExit(f"{tokenizer_file} is missing: prepare again")
-corpus_tokenizer = tokenizer_record(tokenizer_file)  # the checkpoint carries it (tokenizer.py)
+try:
+    corpus_tokenizer = tokenizer_record(tokenizer_file)  # the checkpoint carries it (tokenizer.py)
+except (OSError, ValueError) as e:
+    raise SystemExit(f"{e}: the corpus' tokenizer is damaged; prepare again")
 eot = meta['eot_token']
 train_utts, val_utts = (np.flatnonzero(utterances['split'] == s) for s in (0, 1))
 pairs_on, clips_on = bool(weights['contrastive'] or weights['caption']), bool(weights['temporal'])

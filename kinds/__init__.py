@@ -80,6 +80,8 @@ def load_task(key, path, loaders):
     """The task of a found file ({kind, items, file, key}), or None if no kind scores it (DevBench's RSA)."""
     for loader in loaders:
         task = loader(path)
+        if task is not None and not task['items']:
+            raise BenchError(f"{path}: no items to score")
         if task is not None:
             return dict(task, file=path, key=key)
     return None

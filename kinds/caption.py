@@ -8,7 +8,8 @@ import os
 
 import numpy as np
 
-from kinds.formats import image_key, read_csv, require_answers
+from kinds.formats import image_key, read_csv
+from kinds.readouts import require_answers
 from scoring import boot, meteor_fn, tokenize_caption
 
 CONTROLS = ('image_blind',)  # no text to remove

@@ -16,9 +16,9 @@ from functools import partial
 import numpy as np
 
 from kinds.count import Count
-from kinds.formats import (BenchError, devcv_records, find, gold_letter, image_key, read_csv, read_devbench,
-                           require_answers)
-from kinds.readouts import ImageSim, Match, answer_options, option_images, option_readout
+from kinds.formats import BenchError, devcv_records, find, gold_letter, image_key, read_csv, read_devbench
+from kinds.readouts import (ImageSim, Match, answer_options, option_images, option_readout, require_answers,
+                            require_width)
 from scoring import choice_accuracy, credit, fit_kl, letter_scores
 
 QUADRANTS = ((0, 0, .5, .5), (.5, 0, 1, .5), (0, .5, .5, 1), (.5, .5, 1, 1))  # A-D: top left .. bottom right
@@ -166,6 +166,8 @@ def option_scores(answer_, k):
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
     require_answers(task, answers, [it['id'] for it in items])
+    for it in items:
+        require_width(task, it['id'], answers[it['id']], len(it['options']))
     credits = [credit(option_scores(answers[it['id']], len(it['options'])), it['gold']) for it in items]
     out = choice_accuracy(credits, [len(it['options']) for it in items])
     out['metrics']['acc'] = out['score']

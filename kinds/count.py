@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinds.formats import BenchError, devcv_records, find, require_answers
-from kinds.readouts import Match, answer_options, option_images, option_readout
+from kinds.formats import BenchError, devcv_records, find
+from kinds.readouts import Match, answer_options, option_images, option_readout, require_answers
 from scoring import NUMBER_WORDS, choice_accuracy, credit, parse_number
 
 CONTROLS = ('text_blind', 'image_blind')

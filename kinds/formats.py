@@ -9,8 +9,6 @@ import json
 import os
 import re
 
-import numpy as np
-
 from scoring import LETTERS, parse_letter
 
 class BenchError(ValueError):
@@ -124,15 +122,3 @@ def mdb_items(path, items, fields):
         if not isinstance(it, dict) or any(not isinstance(it.get(k), str) or not it[k] for k in fields):
             raise BenchError(f"{path}: item {i}: needs {', '.join(fields)}")
     return items
-
-def answer_matrix(task, answers):
-    """Every item's per-option scores, checked complete, as a float array (items, scores)."""
-    require_answers(task, answers, [it['id'] for it in task['items']])
-    return np.array([answers[it['id']] for it in task['items']], float)
-
-def require_answers(task, answers, ids):
-    """Every item has an answer, else an error naming the first missing ones."""
-    missing = [i for i in ids if i not in answers]
-    if missing:
-        more = ' ...' if len(missing) > 5 else ''
-        raise BenchError(f"{task['file']}: no scores for items {', '.join(missing[:5])}{more}")

@@ -6,8 +6,8 @@ strictly. Score: accuracy (chance 0.5) with a Wilson interval; scoring.mdb_summa
 """
 import os
 
-from kinds.formats import answer_matrix, image_key, mdb_items, read_mdb
-from kinds.readouts import answer_pairs, model_readout, pair_images
+from kinds.formats import image_key, mdb_items, read_mdb
+from kinds.readouts import answer_matrix, answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -35,6 +35,6 @@ answer = answer_pairs
 readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
-    items, s = task['items'], answer_matrix(task, answers)
+    items, s = task['items'], answer_matrix(task, answers, 4)
     return dict(n=len(items), metric='acc', chance=0.5, metrics={},
                 **mean_and_interval(s[:, 0] + s[:, 3] > s[:, 1] + s[:, 2]))

@@ -8,9 +8,9 @@ import os
 
 import numpy as np
 
-from kinds.formats import answer_matrix, image_key, mdb_items, read_mdb
+from kinds.formats import image_key, mdb_items, read_mdb
 from kinds.grammatical import mdb_key
-from kinds.readouts import answer_pairs, model_readout, pair_images
+from kinds.readouts import answer_matrix, answer_pairs, model_readout, pair_images
 from scoring import bin_mean, boot, merged_bin
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -34,7 +34,7 @@ answer = answer_pairs
 readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
-    items, s = task['items'], answer_matrix(task, answers)
+    items, s = task['items'], answer_matrix(task, answers, 2)
     right, bins = s[:, 0] > s[:, 1], [it['bin'] for it in items]
     by_bin = {b: float(np.mean([o for o, c in zip(right, bins) if c == b])) for b in sorted(set(bins))}
     interval = boot(lambda i: bin_mean(right[i], [bins[j] for j in i]), len(items), reps, seed)

@@ -7,8 +7,8 @@ raw test accuracy. Answer lines from another codebase have the id "record/round"
 """
 import numpy as np
 
-from kinds.formats import BenchError, devcv_records, gold_letter, require_answers
-from kinds.readouts import ImageSim
+from kinds.formats import BenchError, devcv_records, gold_letter
+from kinds.readouts import ImageSim, require_answers
 from scoring import boot, credit, letter_scores, memory_scores
 
 CONTROLS = ('text_blind', 'image_blind')

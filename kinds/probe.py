@@ -10,7 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kinds.formats import BenchError, image_key, read_json, require_answers
+from kinds.formats import BenchError, image_key, read_json
+from kinds.readouts import require_answers
 from scoring import wilson
 
 CONTROLS = ('image_blind',)  # no text to remove

@@ -9,8 +9,14 @@ scores into one value, so the Engine batches everything a task asks at once. Eve
     value(scores)  its value from those scores, in the order of needs()
     images()       the pictures it looks at (missing-file checks, the image-blind control's mean colour)
     name(how)      the readout it makes, for the report, given the checkpoint's ('similarity' or 'nll')
+The answers that come back, the model's or a scores file's, are checked here before a kind scores them:
+one for every item, as many scores as the item has options.
 """
 from dataclasses import dataclass
+
+import numpy as np
+
+from kinds.formats import BenchError
 
 @dataclass(frozen=True)
 class Match:
@@ -82,3 +88,25 @@ def option_readout(task, how):
         return how
     return task['items'][0]['options'][0].name(how)
 
+# ----------------------------------------------------------------------------- answers, checked
+
+def answer_matrix(task, answers, width):
+    """Every item's `width` scores, checked complete, as a float array (items, width)."""
+    require_answers(task, answers, [it['id'] for it in task['items']])
+    for it in task['items']:
+        require_width(task, it['id'], answers[it['id']], width)
+    return np.array([answers[it['id']] for it in task['items']], float)
+
+def require_width(task, item_id, scores, width):
+    """An item's scores are `width` numbers, else an error naming the item (a scores file's wrong line)."""
+    if isinstance(scores, dict):  # a generated answer, parsed by the kind
+        return
+    if len(scores) != width:
+        raise BenchError(f"{task['file']}: item {item_id}: {len(scores)} scores for its {width} options")
+
+def require_answers(task, answers, ids):
+    """Every item has an answer, else an error naming the first missing ones."""
+    missing = [i for i in ids if i not in answers]
+    if missing:
+        more = ' ...' if len(missing) > 5 else ''
+        raise BenchError(f"{task['file']}: no scores for items {', '.join(missing[:5])}{more}")

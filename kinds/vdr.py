@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinds.formats import BenchError, devcv_records, find, gold_letter, require_answers
-from kinds.readouts import Match, answer_options, option_images, option_readout
+from kinds.formats import BenchError, devcv_records, find, gold_letter
+from kinds.readouts import Match, answer_options, option_images, option_readout, require_answers
 from scoring import choice_accuracy, credit, letter_scores, one_hot, parse_direction, wilson
 
 # the eight exits, in order round the frame

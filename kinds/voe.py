@@ -10,7 +10,8 @@ import os
 
 import numpy as np
 
-from kinds.formats import BenchError, answer_matrix, image_key, read_json
+from kinds.formats import BenchError, image_key, read_json
+from kinds.readouts import answer_matrix
 from scoring import auroc, boot, mean_and_interval
 
 CONTROLS = ('image_blind',)  # no text to remove
@@ -40,7 +41,7 @@ def readout(task, how):
     return 'surprise'
 
 def score(task, answers, reps=1000, seed=0):
-    items, s = task['items'], answer_matrix(task, answers)
+    items, s = task['items'], answer_matrix(task, answers, 2)
     surprised = s[:, 1] > s[:, 0]
     concepts = [it['concept'] for it in items]
     by_concept = {c: float(np.mean([o for o, k in zip(surprised, concepts) if k == c]))

@@ -7,8 +7,8 @@ Score: group score (chance 1/6) with a Wilson interval; every other score and it
 """
 import os
 
-from kinds.formats import BenchError, answer_matrix, image_key, read_csv, read_devbench
-from kinds.readouts import answer_pairs, model_readout, pair_images
+from kinds.formats import BenchError, image_key, read_csv, read_devbench
+from kinds.readouts import answer_matrix, answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval, wilson, winoground
 
 CONTROLS = ('text_blind', 'image_blind')
@@ -56,7 +56,7 @@ readout = model_readout
 
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
-    w = winoground(answer_matrix(task, answers).reshape(-1, 2, 2))
+    w = winoground(answer_matrix(task, answers, 4).reshape(-1, 2, 2))
     return dict(n=len(items), metric='group_score', chance=CHANCE['group_score'],
                 **mean_and_interval(w['group_score']), metrics={k: float(v.mean()) for k, v in w.items()},
                 chances=CHANCE, intervals={k: wilson(float(v.mean()), len(v)) for k, v in w.items()})

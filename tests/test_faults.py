@@ -456,3 +456,96 @@ def children(parent):
         if ppid == parent and rank is not None:
             ranks[rank] = int(proc.name)
     return ranks
+
+# ----------------------------------------------------------------------------- and what the fault table found
+
+def test_a_bad_sidecar_costs_only_itself(tmp_path):
+    raw = make_corpus(tmp_path / 'raw', n=3, seconds=1.0)
+    (raw / 'rec00.srt').write_text('this is not a subtitle file\n')
+    (raw / 'rec01.wav').write_bytes(b'RIFF' + os.urandom(200))
+    meta = run(raw, tmp_path / 'out')
+    assert not meta['skipped'] and recording_ids(tmp_path / 'out') == ['rec00', 'rec01', 'rec02']
+    assert any('rec00.srt:1: no "start --> end" cue lines' in p and 'kept without its transcript' in p
+               for p in meta['problems'])
+    assert any(p.startswith('rec01.wav: audio cannot be read') for p in meta['problems'])
+
+def test_damaged_parts_and_datasets_are_made_again(tmp_path, capsys):
+    raw = make_corpus(tmp_path / 'raw', n=3, seconds=1.0)
+    run(raw, tmp_path / 'straight')
+    run(raw, tmp_path / 'out', shard='0/1')
+    parts = next((tmp_path / 'out').glob('parts-*'))
+    frames = parts / 'rec01.mp4' / 'frames.u8'
+    frames.write_bytes(frames.read_bytes()[:100])
+    (parts / 'rec02.mp4' / 'info.json').write_text('{"recordings": [')
+    run(raw, tmp_path / 'out')
+    said = capsys.readouterr().out
+    assert 'rec01.mp4: a damaged part (frames.u8 cut)' in said and 'rec02.mp4: a damaged part' in said
+    assert dataset_bytes(tmp_path / 'out') == dataset_bytes(tmp_path / 'straight')
+    (tmp_path / 'out' / 'frames.npy').unlink()
+    run(raw, tmp_path / 'out')
+    assert 'frames.npy is missing' in capsys.readouterr().out
+    assert dataset_bytes(tmp_path / 'out') == dataset_bytes(tmp_path / 'straight')
+
+def test_indexes_outside_their_arrays_are_found_on_loading(tiny_dataset, tmp_path):
+    broken = tmp_path / 'broken'
+    shutil.copytree(tiny_dataset, broken)
+    tokens = np.load(broken / 'tokens.npy')
+    tokens[3] = 65000
+    np.save(broken / 'tokens.npy', tokens)
+    with pytest.raises(ValueError, match=r'tokens\.npy holds ids beyond the vocabulary'):
+        prepare.load_dataset(broken)
+
+def test_config_files_and_out_dirs_that_cannot_work(tmp_path):
+    raw = make_corpus(tmp_path / 'raw', n=1, seconds=1.0)
+    (tmp_path / 'bad.py').write_text('fps = 5\nimage_size = 1 / 0\n')
+    r = subprocess.run([sys.executable, 'prepare.py', str(tmp_path / 'bad.py')], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode and r.stderr.strip() == f'{tmp_path}/bad.py:2: ZeroDivisionError: division by zero'
+    (tmp_path / 'file').write_text('a file, not a folder')
+    with pytest.raises(SystemExit, match=r'file cannot be written: File exists'):
+        run(raw, tmp_path / 'file')
+
+def test_train_stops_on_ctrl_c_in_one_line(tiny_dataset, tmp_path):
+    command = [sys.executable, 'train.py', f'--data_dir={tiny_dataset}', f'--out_dir={tmp_path}', *TINY,
+               '--max_iters=100000', '--probe_trials=0', '--eval_interval=100000']
+    job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tmp_path / 'log.csv').exists():
+        time.sleep(0.2)
+    time.sleep(2)
+    job.send_signal(signal.SIGINT)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode and 'Traceback' not in err
+    assert f'rank 0: interrupted; resume from {tmp_path}/ckpt.pt with --init_from=resume' in err
+
+def test_evaluate_refuses_what_would_score_nothing(lwl_bench, tmp_path):
+    bench = tmp_path / 'bench'
+    shutil.copytree(lwl_bench / 'v1', bench / 'v1')
+    vtwt = bench / 'v1' / 'vtwt' / 'vtwt.csv'
+    rows = vtwt.read_text().splitlines()
+    vtwt.write_text(rows[0] + '\n')
+    runs = evaluate_run(f'--scores_file={lwl_scores(tmp_path, "[1, 0]")}', f'--bench_dir={bench}',
+                        f'--out_dir={tmp_path / "out"}', '--bootstrap=20')
+    assert 'no items to score' in runs[0]['errors']['vtwt']
+    assert 'has lines for tasks not found' in runs[0]['errors']['scores_file']
+    with pytest.raises(SystemExit, match="config: ckpt='nothing/\\*.pt' is not allowed"):
+        evaluate_run('--ckpt=nothing/*.pt', f'--bench_dir={bench}', f'--out_dir={tmp_path / "out"}')
+    with pytest.raises(SystemExit, match=r'line 1: not a scores line .*scores must be finite numbers'):
+        evaluate_run(f'--scores_file={lwl_scores(tmp_path, "[NaN, 0]")}', f'--bench_dir={bench}',
+                     f'--out_dir={tmp_path / "out"}')
+    bad = tmp_path / 'bad.jsonl'
+    bad.write_bytes(b'{"task": "labeled_s", "id": "0", "scores": [1, 0, 0, 0]}\n\xff\n')
+    with pytest.raises(SystemExit, match=r'line 2: not a scores line \(UnicodeDecodeError'):
+        evaluate_run(f'--scores_file={bad}', f'--bench_dir={bench}', f'--out_dir={tmp_path / "out"}')
+    short = tmp_path / 'short.jsonl'
+    short.write_text(''.join(json.dumps(dict(task='labeled_s', id=str(i), scores=[1, 0, 0])) + '\n'
+                             for i in range(100)))
+    runs = evaluate_run(f'--scores_file={short}', f'--bench_dir={bench}', f'--out_dir={tmp_path / "out"}')
+    assert '3 scores for its 4 options' in runs[0]['errors']['labeled_s']
+
+def lwl_scores(tmp_path, scores):
+    """A scores file for a task the bench does not hold (lex-lwl), with these scores on its one line."""
+    path = tmp_path / f'lwl{len(scores)}.jsonl'
+    path.write_text(f'{{"task": "devbench_lex-lwl", "id": "0", "scores": {scores}}}\n')
+    return path
