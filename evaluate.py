@@ -323,7 +323,8 @@ def corpus_meta(data_dir, path):
         with open(os.path.join(data_dir, 'meta.json'), encoding='utf-8') as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        raise SystemExit(f"{path}: the corpus {data_dir!r} has no readable meta.json ({e})") from None
+        raise SystemExit(f"{path}: the corpus {data_dir!r} has no readable meta.json ({e}): pass "
+                         "--data_dir=<the corpus it was trained on>") from None
 
 def checkpoint_text(path, ck, data_dir):
     """(tokenizer, lowercase, corpus) that a checkpoint reads text with: the ones it carries (train.py
