@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 from contextlib import contextmanager
 
@@ -54,6 +55,15 @@ def lock_holder(path):
     except (OSError, ValueError, KeyError, TypeError):
         return '?'
 
+def shared_holders(f):
+    """True if the lock on f is held shared (shard jobs), which the holder's file does not name."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.flock(f, fcntl.LOCK_UN)
+    return True
+
 def hold_lock(folder, what, name=LOCK_NAME, shared=False):
     """Locks <folder>/<name> for this process and returns the open lock file (closing it releases the lock;
     so does the end of the process, however it ends). shared=True takes a shared lock, which any number of
@@ -68,12 +78,20 @@ def hold_lock(folder, what, name=LOCK_NAME, shared=False):
     try:
         fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError as e:
-        f.close()
+        # Lustre mounted without flock, NFS without lockd
+        if e.errno in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP):
+            print(f"warning: {path}: this file system cannot lock ({e.strerror}); {what} runs unlocked: "
+                  "make sure no other process writes this folder", file=sys.stderr)
+            return f
         if e.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            f.close()
             raise
         holder = lock_holder(path)
+        if not shared and shared_holders(f):
+            holder = "shard jobs of prepare.py"
         if shared or holder == '?':
             holder = 'another process'
+        f.close()
         raise SystemExit(f"{folder} is in use: {path} is held by {holder}. One process writes an output "
                          "folder at a time; wait for it to finish, or pick another output folder. (The lock "
                          "frees itself when its holder ends, even if it is killed.)") from None

@@ -61,9 +61,11 @@ def configure(scope, argv=None, quiet=False):
             namespace = dict(known)
             try:
                 with open(arg) as f:
-                    exec(compile(f.read(), arg, 'exec'), namespace)
+                    source = f.read()
             except OSError as e:
                 raise SystemExit(f"cannot read config file {arg}: {e.strerror}")
+            try:
+                exec(compile(source, arg, 'exec'), namespace)
             except Exception as e:  # the file's own error, at its own line
                 raise SystemExit(f"{arg}:{config_line(e, arg)}: {type(e).__name__}: {e}") from None
             for key, value in namespace.items():

@@ -491,7 +491,9 @@ def evaluate_one(path, found, problems, cfg):
         engine, (answer, tasks_named) = None, file_answers(path)
         info = dict(ckpt=path, step=None, age_days=None, readout='scores_file')
         unknown = sorted(tasks_named - set(found))
-        if unknown:  # a misspelt task key would otherwise go unscored without a word
+        # a misspelt task key would otherwise go unscored without a word; under --tasks, the file's other
+        # tasks are simply not asked for
+        if unknown and not cfg['tasks']:
             problems = dict(problems, scores_file=f"{path} has lines for tasks not found in "
                                                   f"{cfg['bench_dir']}: {', '.join(unknown)}")
             print(f"warning: {problems['scores_file']}", file=sys.stderr)

@@ -129,13 +129,17 @@ def unit_key(unit, root):
 # ----------------------------------------------------------------------------- what a unit is made from
 
 def stamp(path):
-    """An input as a part is made from it: size, mtime and SHA-1 of its bytes; None if it does not exist."""
+    """An input as a part is made from it: size, mtime and SHA-1 of its bytes (None for a file that cannot
+    be read: decoding it will say why); None if it does not exist."""
     try:
         st = os.stat(path)
-        with open(path, 'rb') as f:
-            digest = hashlib.file_digest(f, 'sha1').hexdigest()
     except FileNotFoundError:
         return None
+    try:
+        with open(path, 'rb') as f:
+            digest = hashlib.file_digest(f, 'sha1').hexdigest()
+    except OSError:
+        digest = None
     return dict(size=st.st_size, mtime_ns=st.st_mtime_ns, sha1=digest)
 
 def unchanged(recorded, path):
@@ -148,7 +152,8 @@ def unchanged(recorded, path):
     st = os.stat(path)
     if (st.st_size, st.st_mtime_ns) == (recorded['size'], recorded['mtime_ns']):
         return True
-    return st.st_size == recorded['size'] and stamp(path)['sha1'] == recorded['sha1']
+    return st.st_size == recorded['size'] and recorded['sha1'] is not None and \
+        stamp(path)['sha1'] == recorded['sha1']
 
 def unit_files(unit, root):
     """The input files discovery finds for a unit now: a video and its sidecars, a pairs JSON, or a caption

@@ -128,7 +128,7 @@ def tokenizer_path(data_dir, meta):
     return os.path.join(data_dir, TOKENIZER_FILE)
 
 # what every dataset holds, and each array's element type (the token type is meta.json's)
-META_KEYS = ('version', 'files', 'vocab_size', 'eot_token', 'token_dtype', 'image_size', 'tokenizer')
+META_KEYS = ('version', 'files', 'vocab_size', 'eot_token', 'token_dtype', 'image_size')
 ARRAY_DTYPES = dict(frames=np.uint8, frame_index=FRAME_DTYPE, utterances=UTTERANCE_DTYPE,
                     audio_mel=np.float16)
 
@@ -195,9 +195,11 @@ def part_changes(parts, unit, root):
         return None
     try:
         info = json.loads((folder / 'info.json').read_text())
-        sizes = {name: (folder / name).stat().st_size for name in info['bytes']}
-    except (OSError, ValueError, KeyError, TypeError):
+        sizes = {name: (folder / name).stat().st_size for name in info.get('bytes', {})}
+    except (OSError, ValueError, TypeError, AttributeError):
         return ['a damaged part']
+    if 'inputs' not in info:
+        return ['a part made by an older prepare.py, which did not record its inputs']
     if sizes != info['bytes']:
         return [f"a damaged part ({', '.join(n for n in sizes if sizes[n] != info['bytes'][n])} cut)"]
     return changed_inputs(info.get('inputs', {}), unit_files(unit, root), root)
@@ -209,12 +211,14 @@ MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOM
 def machine_fault(e, out):
     """True for an error of the machine (a full disk, an I/O error, a read-only or unwritable output
     folder), which must not mark an input as skipped."""
+    if isinstance(e, MemoryError):  # also PyAV's, which is an FFmpegError
+        return True
     if not isinstance(e, OSError):
         return False
     if e.errno in MACHINE_ERRNOS:
         return True
-    written = isinstance(e.filename, str) and Path(os.path.abspath(e.filename)).is_relative_to(
-        Path(out).resolve())
+    written = isinstance(e.filename, str) and Path(os.path.realpath(e.filename)).is_relative_to(
+        Path(os.path.realpath(out)))
     return e.errno in (errno.EACCES, errno.EPERM) and written
 
 # ----------------------------------------------------------------------------- one part
@@ -230,9 +234,8 @@ def prepare_unit(job):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        inputs = {}
+        inputs = {source_name(p, root): stamp(p) for p in unit_files(unit, root)}
         try:
-            inputs = {source_name(p, root): stamp(p) for p in unit_files(unit, root)}
             if unit[0] == 'video':
                 info = prepare_video(unit, tmp, cfg)
             else:
@@ -533,14 +536,15 @@ def swap_into_place(tmp_dir, out, meta):
     atomic_write(out / 'meta.json', json.dumps(meta, indent=1, allow_nan=True))
     shutil.rmtree(tmp_dir)
 
-def merge_parts(parts, out, units, root, table, skipped, cfg):
+def merge_parts(parts, out, units, root, listed, skipped, cfg):
     """Concatenates the parts into the dataset in out, by way of out/.merge-tmp (removed if anything
-    fails); returns its meta."""
+    fails); returns its meta. listed: recordings.csv's table, and its stamp taken before it was read."""
+    table, listing = listed
     recordings, problems, inputs = read_parts(parts, units, root, table, skipped)
     if not recordings:
         raise SystemExit(f"no usable recordings in {root}; skipped: {skipped[:5]}")
-    if (root / 'recordings.csv').exists():
-        inputs['recordings.csv'] = stamp(root / 'recordings.csv')
+    if listing is not None:
+        inputs['recordings.csv'] = listing
     assign_splits(recordings, cfg)
     tmp_dir = out / '.merge-tmp'
     shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -606,6 +610,7 @@ def prepare_dataset(root, out, cfg):
     """Discovers the units, decodes those without a ready part, and merges (main's work, under its lock)."""
     t0 = time.time()
     units, skipped = discover(root)
+    listing = stamp(root / 'recordings.csv')  # before it is read: an edit during the run is a change
     table, units = listed_units(root, units, skipped)
     parts = parts_dir(out, cfg)
     # what made the data; not where it lies or how the work was spread (a moved dataset is the same one)
@@ -624,7 +629,7 @@ def prepare_dataset(root, out, cfg):
             print(f"shard {cfg['shard']} done; run with --merge once every shard has finished")
             return None
     check_parts(parts, units, root)
-    meta = merge_parts(parts, out, units, root, table, skipped, settings)
+    meta = merge_parts(parts, out, units, root, (table, listing), skipped, settings)
     remove_leftovers(out, parts, cfg)
     print_summary(meta, out, cfg, time.time() - t0)
     return meta
@@ -653,6 +658,9 @@ def finished(out, settings, units, root):
         load_dataset(out)
     except (OSError, ValueError) as e:
         print(f"{out} is damaged ({e}): preparing again")
+        return None
+    if 'inputs' not in meta:
+        print(f"{out} was made by an older prepare.py, which did not record its inputs: preparing again")
         return None
     changes = changed_inputs(meta.get('inputs', {}), files, root)
     if changes:

@@ -198,9 +198,9 @@ def tokenizer_record(path_or_name):
     """What a checkpoint keeps of its tokenizer: {'name'} of a tiktoken encoding, or {'ranks', 'sha1'}: the
     rank file's text and its hash."""
     path = os.fspath(path_or_name)
-    if not os.path.isfile(path):
+    if path in tiktoken.list_encoding_names():
         return dict(name=path)
-    with open(path, 'rb') as f:
+    with open(path, 'rb') as f:  # a missing rank file: FileNotFoundError
         data = f.read()
     parse_ranks(data.splitlines(), path)  # a damaged file is an error naming its line, here
     return dict(ranks=data.decode('ascii'), sha1=hashlib.sha1(data).hexdigest())

@@ -90,7 +90,7 @@ probe_readout = 'auto'             # 'similarity', 'nll' (caption likelihood), '
 device = 'auto'                    # 'auto', 'cpu', 'cuda', 'cuda:1', ...
 dtype = 'auto'                     # 'auto', 'float32', 'bfloat16', 'float16' (fp16 adds a GradScaler)
 compile = None                     # None: on for CUDA, off on CPU
-ddp_timeout = 300                  # seconds a rank waits for the others in a collective, then stops
+ddp_timeout = 1200                 # seconds a rank waits for the others in a collective, then stops
 seed = 1337
 config = configure(globals())
 # -----------------------------------------------------------------------------

@@ -552,3 +552,28 @@ def lwl_scores(tmp_path, scores):
     path = tmp_path / f'lwl{len(scores)}.jsonl'
     path.write_text(f'{{"task": "devbench_lex-lwl", "id": "0", "scores": {scores}}}\n')
     return path
+
+def test_an_input_that_cannot_be_hashed_still_gives_a_dataset(tmp_path, monkeypatch, capsys):
+    """(On a shared server a file may be unreadable to this user: its stamp has no hash, and the unit is
+    still made, or skipped by its decoder, without blocking the merge.)"""
+    import inputs
+    raw = make_corpus(tmp_path / 'raw', n=3, seconds=1.0)
+    real = inputs.hashlib.file_digest
+
+    def denied(f, name):
+        if f.name.endswith('rec01.mp4'):
+            raise PermissionError(errno.EACCES, 'Permission denied', f.name)
+        return real(f, name)
+    monkeypatch.setattr(inputs.hashlib, 'file_digest', denied)
+    run(raw, tmp_path / 'out')
+    assert recording_ids(tmp_path / 'out') == ['rec00', 'rec01', 'rec02']
+
+def test_a_file_system_without_locks_runs_unlocked_with_a_warning(tmp_path, monkeypatch, capsys):
+    import atomic
+
+    def no_locks(f, how):
+        raise OSError(errno.ENOLCK, 'No locks available')
+    monkeypatch.setattr(atomic.fcntl, 'flock', no_locks)
+    raw = make_corpus(tmp_path / 'raw', n=2, seconds=1.0)
+    assert run(raw, tmp_path / 'out') is not None
+    assert 'cannot lock (No locks available); prepare.py runs unlocked' in capsys.readouterr().err
