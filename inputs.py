@@ -108,10 +108,14 @@ def discover(root):
                 if is_pairs_json(path):
                     units.append(('pairs', path))
             except TranscriptError as e:
-                skipped.append(dict(file=rel, reason=str(e).replace(f"{root}{os.sep}", '')))
+                skipped.append(dict(file=rel, reason=as_laid_out(str(e), root)))
     if caption_pairs(root)[0]:
         units.append(('pairs', root))
     return units, skipped
+
+def as_laid_out(text, root):
+    """A message with the input folder's own path taken out of it: files as the user laid them out."""
+    return text.replace(f"{root}{os.sep}", '')
 
 def source_name(path, root):
     """A unit's file (or folder) as the user laid it out under the input folder: '.' for the folder itself."""

@@ -43,7 +43,8 @@ from tqdm import tqdm
 from atomic import atomic_write, hold_lock
 from configurator import require
 from decode import N_FFT, audio_chunks, load_image, log_mel, video_frames
-from inputs import changed_inputs, discover, listed_units, source_name, stamp, unit_files, unit_key
+from inputs import (as_laid_out, changed_inputs, discover, listed_units, source_name, stamp, unit_files,
+                    unit_key)
 from tokenizer import load_tokenizer, save_tokenizer, train_bpe
 from transcripts import TranscriptError, read_pairs, read_transcript, speaker_allowed
 
@@ -248,10 +249,9 @@ def prepare_unit(job):
             info = dict(skipped=f"{type(e).__name__}: {e}")
         info.update(source=source_name(unit[1], root), inputs=dict(inputs, **info.get('inputs', {})))
         # meta.json names files as the user laid them out
-        relative = lambda text: text.replace(f"{root}{os.sep}", '')
-        info['problems'] = [relative(p) for p in info.get('problems', [])]
+        info['problems'] = [as_laid_out(p, root) for p in info.get('problems', [])]
         if 'skipped' in info:
-            info['skipped'] = relative(info['skipped'])
+            info['skipped'] = as_laid_out(info['skipped'], root)
         info['bytes'] = {f.name: f.stat().st_size for f in tmp.iterdir()}  # a part cut later is redone
         (tmp / 'info.json').write_text(json.dumps(info))
         os.rename(tmp, final)
@@ -330,7 +330,8 @@ def prepare_pairs(unit, root, tmp, cfg):
     groups, inputs = {}, {}
     with open(tmp / 'frames.u8', 'wb') as f:
         for item in items:
-            inputs.update({source_name(p, root): stamp(p) for p in item.images + item.missing})
+            inputs.update({source_name(p, root): stamp(p) for p in item.images + item.missing
+                           if source_name(p, root) not in inputs})  # an image several items show: once
             pictures = item_pictures(item, cfg['image_size'], problems, tmp)
             if pictures is None:
                 continue
@@ -639,12 +640,12 @@ def finished(out, settings, units, root):
     is none, or if the settings or the inputs changed since, which it says (naming the inputs)."""
     if not (out / 'meta.json').exists():
         return None
-    try:
-        meta = json.loads((out / 'meta.json').read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        print(f"{out}/meta.json is not readable: preparing again")
+    try:  # meta.json, its version and every array, as train.py will open them
+        meta, _ = load_dataset(out)
+    except (OSError, ValueError) as e:
+        print(f"{out} cannot be used ({e}): preparing again")
         return None
-    if meta.get('version') != VERSION or not isinstance(meta.get('args'), dict):
+    if not isinstance(meta.get('args'), dict):
         return None
     was = meta['args']
     differ = [f"{k} {was.get(k)!r} -> {v!r}" for k, v in settings.items() if was.get(k) != v]
@@ -654,11 +655,6 @@ def finished(out, settings, units, root):
     files = [f for u in units for f in unit_files(u, root)]
     if (root / 'recordings.csv').exists():
         files.append(root / 'recordings.csv')
-    try:
-        load_dataset(out)
-    except (OSError, ValueError) as e:
-        print(f"{out} is damaged ({e}): preparing again")
-        return None
     if 'inputs' not in meta:
         print(f"{out} was made by an older prepare.py, which did not record its inputs: preparing again")
         return None
