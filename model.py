@@ -163,10 +163,13 @@ class Block(nn.Module):
         return x + self.drop(self.fc_proj(F.gelu(self.fc(self.ln_2(x)))))
 
 def text_batch(token_lists, eot, block_size):
-    """Rows [eot, t1..tn, eot, 0...] of shape (B, block_size + 1) and lengths n; longer texts are cut
-    to block_size - 1 tokens. The leading eot is the start token (GPT-2 style)."""
+    """Rows [eot, t1..tn, eot, 0...] of shape (B, longest n + 2) and lengths n; longer texts are cut
+    to block_size - 1 tokens. The leading eot is the start token (GPT-2 style). The rows end at the
+    batch's longest text: attention is causal and the texts right-padded, so no real token sees padding and
+    a wider batch gives the same losses; on the nursery (4 tokens at the median) it halves the text tower's
+    work at block_size 16."""
     lengths = np.array([min(len(t), block_size - 1) for t in token_lists], dtype=np.int64)
-    text = np.zeros((len(token_lists), block_size + 1), dtype=np.int64)
+    text = np.zeros((len(token_lists), int(lengths.max(initial=0)) + 2), dtype=np.int64)
     text[:, 0] = eot
     for row, (tokens, n) in enumerate(zip(token_lists, lengths)):
         text[row, 1:n + 1] = np.asarray(tokens[:n], dtype=np.int64)
@@ -258,9 +261,8 @@ class BabyVLM(nn.Module):
             x = block(x, causal=True)
         return t.ln_f(x)
 
-    def text_logits(self, patches, text):
+    def text_logits(self, prefix, text):
         """Next-token logits at the text positions (B, L-1, vocab), given the image prefix (or none)."""
-        prefix = None if patches is None else self.image_prefix(patches)
         h = self.decode(text[:, :-1], prefix)
         return F.linear(h[:, h.shape[1] - (text.shape[1] - 1):], self.text.wte.weight)
 
@@ -293,7 +295,7 @@ class BabyVLM(nn.Module):
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
     def caption_loss(self, patches, text, text_len):
-        logits = self.text_logits(patches, text)
+        logits = self.text_logits(self.image_prefix(patches), text)
         targets = self.text_targets(text, text_len)
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
 
@@ -328,12 +330,26 @@ class BabyVLM(nn.Module):
             losses['temporal'] = self.temporal_loss(pooled[n_pairs:].view(*clips.shape[:2], -1))
         return sum(weights[k] * v for k, v in losses.items()), losses
 
-    # ---- readouts for evaluation: batched, no gradients; the caller picks eval() and autocast
+    # ---- readouts for evaluation: batched, no gradients; the caller picks eval() and autocast. Each readout
+    # of pictures has a form that starts from picture_features, so that an evaluator encodes every picture
+    # once for all its readouts, tasks and controls (evaluate.Engine).
+
+    @torch.no_grad()
+    def picture_features(self, images):
+        """What every readout needs of a picture: pooled (B, vit_embd) and image prefix (B, prefix_tokens,
+        n_embd), the ViT run once."""
+        pooled, patches = self.encode_image(images)
+        return pooled, self.image_prefix(patches)
+
+    @torch.no_grad()
+    def joint_embedding(self, pooled):
+        """Unit image embeddings in the joint image-text space (B, embed_dim) from pooled features."""
+        return unit(self.contrastive.image(pooled))
 
     @torch.no_grad()
     def image_embedding(self, images):
         """Unit image embeddings in the joint image-text space (B, embed_dim)."""
-        return unit(self.contrastive.image(self.encode_image(images)[0]))
+        return self.joint_embedding(self.encode_image(images)[0])
 
     @torch.no_grad()
     def text_embedding(self, text, text_len):
@@ -355,8 +371,13 @@ class BabyVLM(nn.Module):
         """Length-normalised NLL (nats per token, counting the closing eot) of text i given image i (B,).
         images=None scores the texts without an image prefix (an image-blind control). To score every text
         with every image, repeat them into pairs (evaluate.Engine batches pairs this way)."""
-        patches = None if images is None else self.encode_image(images)[1]
-        logits = self.text_logits(patches, text).float()
+        prefix = None if images is None else self.picture_features(images)[1]
+        return self.prefix_nll(prefix, text, text_len)
+
+    @torch.no_grad()
+    def prefix_nll(self, prefix, text, text_len):
+        """text_nll from image prefixes (picture_features), or None for no image."""
+        logits = self.text_logits(prefix, text).float()
         targets = self.text_targets(text, text_len)
         nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=-1, reduction='none')
         return nll.sum(1) / (text_len + 1)
@@ -367,7 +388,12 @@ class BabyVLM(nn.Module):
         predicted and the seen embedding of each frame; NaN for the first frame, which has no prediction.
         Clips longer than clip_len are read with a sliding window of clip_len frames."""
         B, K = clips.shape[:2]
-        pooled = self.encode_image(clips.flatten(0, 1))[0].view(B, K, -1)
+        return self.pooled_surprise(self.encode_image(clips.flatten(0, 1))[0].view(B, K, -1))
+
+    @torch.no_grad()
+    def pooled_surprise(self, pooled):
+        """surprise from the clips' pooled frame features (B, K, vit_embd) (picture_features)."""
+        B, K = pooled.shape[:2]
         out = torch.full((B, K), float('nan'), device=pooled.device)
         L = self.config.clip_len
         for last in range(1, K):  # frame `last` predicted from the (at most L - 1) frames before it
@@ -378,9 +404,13 @@ class BabyVLM(nn.Module):
     @torch.no_grad()
     def generate(self, images, max_new_tokens, eot):
         """Greedy captions, one token list per image, stopping at eot (no KV cache: texts are short)."""
-        prefix = self.image_prefix(self.encode_image(images)[1])
-        idx = torch.full((len(images), 1), eot, dtype=torch.long, device=prefix.device)
-        done = torch.zeros(len(images), dtype=torch.bool, device=prefix.device)
+        return self.prefix_generate(self.picture_features(images)[1], max_new_tokens, eot)
+
+    @torch.no_grad()
+    def prefix_generate(self, prefix, max_new_tokens, eot):
+        """generate from image prefixes (picture_features)."""
+        idx = torch.full((len(prefix), 1), eot, dtype=torch.long, device=prefix.device)
+        done = torch.zeros(len(prefix), dtype=torch.bool, device=prefix.device)
         for _ in range(min(max_new_tokens, self.config.block_size)):
             h = self.decode(idx, prefix)
             nxt = F.linear(h[:, -1], self.text.wte.weight).argmax(-1).masked_fill(done, eot)
@@ -391,12 +421,15 @@ class BabyVLM(nn.Module):
 
     # ---- training helpers
 
-    def flops(self, n_pairs, n_clips, weights, trainable):
-        """Model FLOPs of one forward+backward on n_pairs image-text pairs and n_clips clips, per tower.
+    def flops(self, n_pairs, n_clips, weights, trainable, text_positions=None):
+        """Model FLOPs of one forward+backward on n_pairs image-text pairs and n_clips clips, per tower; texts
+        of text_positions decoder positions (default block_size; text_batch ends a batch at its longest).
         PaLM (Chowdhery et al. 2022, app. B): a trainable tower costs 6N + 12 L d T per token (N matmul
         weights, T the tower's sequence length: patches for the ViT); a frozen tower costs a third of that
         forward only, two thirds when gradients pass through it to a trainable tower upstream."""
         c, out = self.config, dict.fromkeys(TOWERS, 0)
+        T_text = text_positions or c.block_size
+
         def matmul(module):
             return sum(p.numel() for n, p in module.named_parameters()
                        if p.dim() >= 2 and 'wpe' not in n and 'wte' not in n)
@@ -416,13 +449,13 @@ class BabyVLM(nn.Module):
             n_images += n_clips * c.clip_len
         add('vision', n_images, self.n_patches, matmul(self.vision), c.vit_layer, c.vit_embd)
         if 'contrastive' in on:
-            add('text', n_pairs, c.block_size, matmul(self.text.h), c.n_layer, c.n_embd)
+            add('text', n_pairs, T_text, matmul(self.text.h), c.n_layer, c.n_embd)
             add('contrastive', n_pairs, 1, matmul(self.contrastive), upstream=('vision', 'text'))
         if 'caption' in on:
             add('connector', n_pairs, self.n_prefix, matmul(self.connector), upstream=('vision',))
-            add('text', n_pairs, self.n_prefix + c.block_size, matmul(self.text.h), c.n_layer, c.n_embd,
+            add('text', n_pairs, self.n_prefix + T_text, matmul(self.text.h), c.n_layer, c.n_embd,
                 upstream=('vision', 'connector'))
-            add('text', n_pairs, c.block_size, c.vocab_size * c.n_embd, upstream=('vision', 'connector'))
+            add('text', n_pairs, T_text, c.vocab_size * c.n_embd, upstream=('vision', 'connector'))
         if 'temporal' in on:
             add('temporal', n_clips, c.clip_len, matmul(self.temporal), c.temporal_layer, c.vit_embd,
                 upstream=('vision',))

@@ -453,7 +453,11 @@ def log(row):
 
 n_pairs, n_clips = batch_size * total_accum * pairs_on, clip_batch_size * total_accum * clips_on
 images_per_step = n_pairs + n_clips * clip_len
-tower_flops = raw_model.flops(n_pairs, n_clips, weights, trainable)
+# text_batch ends a batch at its longest text: the FLOPs count the decoder positions a batch has on average
+longest = np.minimum(utterances['tok_len'][train_utts], block_size - 1)
+draws = np.random.default_rng(0).integers(len(longest), size=(200, max(1, batch_size)))
+text_positions = float(longest[draws].max(1).mean()) + 1 if len(longest) else block_size
+tower_flops = raw_model.flops(n_pairs, n_clips, weights, trainable, text_positions)
 flops_per_step = sum(tower_flops.values())
 gpu = torch.cuda.get_device_name() if device_type == 'cuda' else ''
 peak = peak_flops(gpu)

@@ -31,6 +31,25 @@ def test_text_batch_layout():
     assert text.shape == (3, 9) and n.tolist() == [3, 0, 7]
     assert text[0].tolist() == [EOT, 5, 6, 7, EOT, 0, 0, 0, 0]
     assert text[1, :2].tolist() == [EOT, EOT] and text[2, -1] == EOT  # cut to block_size - 1 tokens, then eot
+    short, n = text_batch([[5, 6, 7], []], EOT, 8)  # rows end at the longest text
+    assert short.tolist() == [[EOT, 5, 6, 7, EOT], [EOT, EOT, 0, 0, 0]] and n.tolist() == [3, 0]
+
+def test_padding_changes_no_loss_or_readout():
+    """A batch cut at its longest text gives the losses and readouts of the same batch padded to
+    block_size: the trimmed columns are padding that no real token attends to."""
+    torch.manual_seed(0)
+    model = tiny().eval()
+    batch = make_batch()
+    pad = model.config.block_size + 1 - batch['text'].shape[1]
+    assert pad > 0
+    wide = dict(batch, text=torch.cat([batch['text'], torch.zeros(4, pad, dtype=torch.long)], 1))
+    with torch.no_grad():
+        for a, b in zip(model(batch, ALL)[1].values(), model(wide, ALL)[1].values()):
+            assert torch.allclose(a, b, atol=1e-6)
+        args = (batch['images'], batch['text'], batch['text_len'])
+        wide_args = (batch['images'], wide['text'], batch['text_len'])
+        assert torch.allclose(model.text_nll(*args), model.text_nll(*wide_args), atol=1e-6)
+        assert torch.allclose(model.similarity(*args), model.similarity(*wide_args), atol=1e-6)
 
 def test_forward_backward_shapes():
     model = tiny()
@@ -98,7 +117,8 @@ def test_readouts_agree_with_direct_computation():
                 patches = model.encode_image(b['images'][i:i + 1])[1]
                 direct = model.caption_loss(patches, b['text'][j:j + 1], b['text_len'][j:j + 1])
                 assert torch.allclose(nll[i, j], direct, atol=1e-5)
-                logits = model.text_logits(model.encode_image(b['images'][i:i + 1])[1], b['text'][j:j + 1])[0]
+                prefix = model.picture_features(b['images'][i:i + 1])[1]
+                logits = model.text_logits(prefix, b['text'][j:j + 1])[0]
                 n = b['text_len'][j]
                 logp = torch.log_softmax(logits[:n + 1], -1).gather(1, b['text'][j, 1:n + 2, None])
                 assert torch.allclose(nll[i, j], -logp.mean(), atol=1e-5)
