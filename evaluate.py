@@ -74,13 +74,14 @@ class Mode:
 
 class Engine:
     """The readouts of one model over image keys ((path, crop box or None), formats.image_key) and texts, in
-    batches, each result cached: every task, and each of its controls, asks through here."""
+    batches, each result cached: every task, and each of its controls, asks through here. A picture goes
+    through the ViT once (model.picture_features) for every readout, task and control that shows it."""
 
     def __init__(self, model, enc, lowercase, readout, ctx, batch_size, max_new_tokens):
         self.model, self.enc, self.lower, self.readout, self.ctx = model, enc, lowercase, readout, ctx
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.size, self.block, self.eot = model.config.image_size, model.config.block_size, enc.eot_token
-        self.pixels, self.emb, self.temb, self.nll = {}, {}, {}, {}
+        self.pixels, self.features, self.emb, self.temb, self.nll = {}, {}, {}, {}, {}
         self.device = next(model.parameters()).device
 
     # ---- pictures and texts
@@ -126,10 +127,27 @@ class Engine:
     def text_batch(self, texts):
         return (x.to(self.device) for x in text_batch(self.tokens(texts), self.eot, self.block))
 
+    def encode(self, keys):
+        """The pictures' features, each picture encoded once (float32 holds bf16 exactly, so a readout from
+        them gives the numbers it gives from the pictures)."""
+        for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.features))):
+            with self.ctx:
+                pooled, prefix = self.model.picture_features(self.images(chunk))
+            self.features.update(zip(chunk, zip(pooled.float(), prefix.float())))
+
+    def pooled(self, keys):
+        self.encode(keys)
+        return torch.stack([self.features[k][0] for k in keys])
+
+    def prefixes(self, keys):
+        self.encode(keys)
+        return torch.stack([self.features[k][1] for k in keys])
+
     def embed(self, keys):
         for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.emb))):
+            pooled = self.pooled(chunk)
             with self.ctx:
-                e = self.model.image_embedding(self.images(chunk)).float().cpu().numpy()
+                e = self.model.joint_embedding(pooled).float().cpu().numpy()
             self.emb.update(zip(chunk, e))
 
     def embed_texts(self, texts):
@@ -147,10 +165,12 @@ class Engine:
             self.embed([k for k, _ in pairs])
             self.embed_texts([t for _, t in pairs])
             return np.array([float(self.emb[k] @ self.temb[t]) for k, t in pairs])
-        for chunk in self.batches(list(dict.fromkeys(p for p in pairs if p not in self.nll))):
+        todo = list(dict.fromkeys(p for p in pairs if p not in self.nll))
+        self.encode([k for k, _ in todo])
+        for chunk in self.batches(todo):
+            prefix = self.prefixes([k for k, _ in chunk])
             with self.ctx:
-                images = self.images([k for k, _ in chunk])
-                nll = self.model.text_nll(images, *self.text_batch([t for _, t in chunk]))
+                nll = self.model.prefix_nll(prefix, *self.text_batch([t for _, t in chunk]))
             self.nll.update(zip(chunk, nll.float().tolist()))
         return -np.array([self.nll[p] for p in pairs])
 
@@ -179,23 +199,26 @@ class Engine:
 
     def surprise(self, clips, mode):
         """Mean per-frame surprise of each clip (frame keys), clips of one length batched together."""
-        out = [None] * len(clips)
+        out, clips = [None] * len(clips), [[self.key(k, mode) for k in c] for c in clips]
+        self.encode([k for c in clips for k in c])  # frames that clips share are encoded once
         for length in sorted({len(c) for c in clips}):
             idx = [i for i, c in enumerate(clips) if len(c) == length]
             for chunk in self.batches(idx, max(1, self.batch_size // length)):
-                x = torch.stack([self.images([self.key(k, mode) for k in clips[i]]) for i in chunk])
+                pooled = torch.stack([self.pooled(clips[i]) for i in chunk])
                 with self.ctx:
-                    s = self.model.surprise(x).float()
+                    s = self.model.pooled_surprise(pooled).float()
                 for i, v in zip(chunk, torch.nanmean(s, 1).tolist()):
                     out[i] = v
         return out
 
     def generate(self, keys, mode):
         """Greedy captions of the pictures, decoded to text."""
-        out = []
-        for chunk in self.batches([self.key(k, mode) for k in keys]):
+        out, keys = [], [self.key(k, mode) for k in keys]
+        self.encode(keys)
+        for chunk in self.batches(keys):
+            prefix = self.prefixes(chunk)
             with self.ctx:
-                captions = self.model.generate(self.images(chunk), self.max_new_tokens, self.eot)
+                captions = self.model.prefix_generate(prefix, self.max_new_tokens, self.eot)
             out += [self.enc.decode(t) for t in captions]
         return out
 

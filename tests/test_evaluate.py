@@ -36,6 +36,54 @@ def one_thread():
     yield
     torch.set_num_threads(n)
 
+# ----------------------------------------------------------------------------- the Engine
+
+def test_engine_encodes_each_picture_once_and_answers_as_the_model_does(monkeypatch, one_thread):
+    """Every readout, control and task asks through one Engine: a picture goes through the ViT once, and
+    what it answers from the cached features is what the model's own readouts answer from the pictures."""
+    import numpy as np
+    from kinds.readouts import ImageSim, Match
+    from model import BabyVLM, ModelConfig, text_batch
+    from tokenizer import encoding, train_bpe
+    torch.manual_seed(0)
+    model = BabyVLM(ModelConfig(image_size=16, patch_size=4, vit_layer=1, vit_embd=32, vit_head=2,
+                                vocab_size=320, n_layer=1, n_embd=32, n_head=2, embed_dim=32, clip_len=3,
+                                temporal_layer=1), verbose=False).eval()
+    enc = encoding(train_bpe(['the ball', 'a red cup'], 256), 'test')
+    g = np.random.default_rng(0)
+    keys = [(f'p{i}.png', None) for i in range(5)]
+    pixels = {k: g.integers(0, 256, (16, 16, 3), dtype=np.uint8) for k in keys}
+    encoded, features = [], model.picture_features
+
+    def counted(images):
+        encoded.append(len(images))
+        return features(images)
+    monkeypatch.setattr(model, 'picture_features', counted)
+    results = {}
+    for readout in ('similarity', 'nll'):
+        engine = evaluate.Engine(model, enc, True, readout, evaluate.autocast('cpu', 'float32'), 3, 5)
+        engine.pixels.update(pixels)
+        requests = [Match(k, t) for k in keys[:4] for t in ('the ball', 'a red cup')]
+        for mode in (evaluate.Mode(), evaluate.Mode('text_blind'), evaluate.Mode('image_blind', (9, 9, 9))):
+            results[readout, mode.name] = engine.values(requests, mode)
+        cosines = engine.values([ImageSim(keys[0], keys[4])], evaluate.Mode())
+        clips = [keys[:3], keys[:2] + keys[4:]]  # two clips that share two frames
+        surprise = engine.surprise(clips, evaluate.Mode())
+        engine.generate(keys, evaluate.Mode())
+        assert sum(encoded) == len(keys) + 1, encoded  # the five pictures and the blank one, each once
+        encoded.clear()
+    images = torch.from_numpy(np.stack([pixels[k] for k in keys]))
+    text, length = text_batch(engine.tokens(['the ball', 'a red cup']), enc.eot_token, 16)
+    with torch.no_grad():
+        direct = model.similarity(images[:4], text, length).flatten().numpy()
+        nll = model.text_nll(images[:4].repeat_interleave(2, 0), text.repeat(4, 1), length.repeat(4)).numpy()
+        cosine = float(model.image_embedding(images[[0]]) @ model.image_embedding(images[[4]]).T)
+        clip_surprise = model.surprise(images[[0, 1, 4]][None])
+    assert np.allclose(results['similarity', 'main'], direct, atol=1e-5)
+    assert np.allclose(results['nll', 'main'], -nll, atol=1e-5)
+    assert np.allclose(cosines, [cosine], atol=1e-5)
+    assert math.isclose(surprise[1], float(torch.nanmean(clip_surprise)), abs_tol=1e-5)
+
 # ----------------------------------------------------------------------------- scores from another codebase
 
 @needs_formats
