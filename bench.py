@@ -2,17 +2,22 @@
 Speed of every stage, each figure a ratio against a baseline measured in the same run (the machines are
 shared and noisy, so absolute times mean little; DESIGN.md section 7).
 
-    python bench.py               # every figure this machine can measure: a few minutes on 2 CPU cores
-    python bench.py --quick       # the same table on smaller inputs, under a minute (the test suite runs it)
-    python bench.py --only=gpu    # config/saycam.py at 224 px, bf16, torch.compile (needs CUDA; ~3 minutes)
+    python bench.py                     # every figure this machine can measure: ~15 minutes on 2 CPU cores
+    python bench.py --only=quickstart   # the README's quickstart, stage by stage: ~9 minutes on 2 CPU cores
+    python bench.py --quick             # the same table on small inputs, ~3 minutes (the test suite runs it)
+    python bench.py --only=gpu          # config/saycam.py at 224 px, bf16, torch.compile (needs CUDA)
 
 Sections (--only takes a comma list of them):
+  quickstart  the README's first command, each stage in a process of its own as a user runs it, in a
+            temporary folder: seconds per stage and its share of the total (--quick: the tiny nursery)
   prepare   prepare.py's frame path (decode, sample, resize, write), in video seconds per wall second of one
             worker, against a decode-only PyAV pass over the same files; prepare.py's main() with 2 workers
             against 1; peak memory (RSS) of prepare.py on a recording 10x longer than a short one
   train     train.py itself (config/baby_small.py, all objectives) on the corpus prepared here: images/s,
             tokens/s, the share of step time waiting for data, and MFU against a matmul peak measured in
             this process at train.py's dtype
+  scaling   train.py under torchrun with 2 CPU processes of one thread against 1 process of two threads
+            with twice the accumulation: the same global batch, so the weights must match
   hf        the captioning objective side by side with the same architecture built from transformers modules
             the way BabyLLaVA does it (ViTModel, an MLP projector, GPT2LMHeadModel fed through inputs_embeds)
   evaluate  items/s of model.py's batched readouts against scoring one item at a time
@@ -42,15 +47,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from configurator import configure
+from kinds.readouts import Match
 from model import (OBJECTIVES, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype, peak_flops,
                    text_batch, tower_of)
 
 ROOT = Path(__file__).resolve().parent
 # -----------------------------------------------------------------------------
-only = ''              # comma-separated sections: prepare,train,hf,evaluate,gpu ('' = all this machine can)
-quick = False          # smaller inputs and fewer repeats: a smoke test in under a minute
+only = ''              # comma-separated sections: quickstart,prepare,train,scaling,hf,evaluate,gpu ('' = all)
+quick = False          # smaller inputs and fewer repeats: a smoke test of a few minutes
 repeats = 5            # timed repetitions per figure; the table shows medians
-recordings = 16        # prepare: synthetic recordings like the nursery's (320x240 at 10 fps, H.264 + AAC) ...
+recordings = 16        # prepare: synthetic head-camera recordings (320x240 at 10 fps, H.264 + AAC) ...
 seconds = 120.0        # ... this long: starting its processes is then a small part of prepare.py's time
 memory_seconds = 30.0  # prepare: peak memory on a recording this long and on one 10x longer
 train_steps = 40       # train.py steps (each log window of 5 is one sample; the first is warmup)
@@ -61,7 +67,7 @@ config = configure(globals())
 if quick:
     repeats, recordings, seconds, memory_seconds = 3, 4, 15.0, 20.0
     train_steps, eval_items, gpu_steps = 15, 64, 5
-SECTIONS = ('prepare', 'train', 'hf', 'evaluate', 'gpu')
+SECTIONS = ('quickstart', 'prepare', 'train', 'scaling', 'hf', 'evaluate', 'gpu')
 sections = [s for s in only.split(',') if s] or list(SECTIONS)
 for s in sections:
     if s not in SECTIONS:
@@ -147,10 +153,53 @@ def step_fn(model, loss_fn, ctx, device_type='cpu'):
             torch.cuda.synchronize()
     return step
 
+def machine_path():
+    """Which path train.py and evaluate.py take on this machine, and why: their speed depends on it."""
+    dtype = autocast_dtype('auto', 'cpu')
+    why = "the CPU has AVX512-BF16 or AMX"
+    if dtype == 'float32':
+        why = "the CPU has no bf16 unit (torch.ops.mkldnn._is_mkldnn_bf16_supported() is False)"
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device'
+    return (f"CPU kernels {torch.backends.cpu.get_cpu_capability()}, autocast {dtype} ({why}); "
+            f"compile off on CPU, on for CUDA (train.py's default); {gpu}")
+
 def autocast_ctx():
     """The CPU autocast train.py picks (dtype='auto'), and the dtype's name."""
     dtype = autocast_dtype('auto', 'cpu')
     return autocast('cpu', dtype), dtype
+
+# ----------------------------------------------------------------------------- quickstart
+
+def quickstart_stages(tmp):
+    """The README's first command, after its pip install: (script, arguments), outputs under tmp."""
+    raw, data, bench, out = tmp / 'raw', tmp / 'nursery', tmp / 'bench', tmp / 'out'
+    size, train = 'default', []
+    if quick:
+        size = 'tiny'
+        train = ['--max_iters=20', '--lr_decay_iters=20', '--warmup_iters=2', '--eval_interval=20']
+    return [('data/nursery/make.py', [f'--out={raw}', f'--size={size}']),
+            ('prepare.py', [f'--input_dir={raw}', f'--out_dir={data}']),
+            ('train.py', ['config/baby_small.py', f'--data_dir={data}', f'--out_dir={out / "baby_small"}',
+                          *train]),
+            ('data/nursery/benchmarks.py', [f'--out={bench}', f'--raw={raw}', f'--size={size}']),
+            ('evaluate.py', [f'--ckpt={out / "baby_small" / "ckpt.pt"}', f'--bench_dir={bench}',
+                             f'--out_dir={out / "eval"}'])]
+
+def bench_quickstart(tmp):
+    """Each stage timed from its process' start to its end, as a user waits for it."""
+    seconds = {}
+    for script, args in quickstart_stages(tmp / 'quickstart'):
+        t = time.perf_counter()
+        run = subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True)
+        seconds[script] = time.perf_counter() - t
+        if run.returncode:
+            raise SystemExit(f"quickstart: {script} {' '.join(args)} failed:\n{run.stderr[-3000:]}")
+    total = sum(seconds.values())
+    for script, s in seconds.items():
+        add(f"quickstart: {script} (s)", f"{s:.0f}", f"{s / total:.0%} of the total")
+    if quick:
+        return add("quickstart: all stages, tiny nursery, 20 steps (s)", f"{total:.0f}")
+    add("quickstart: all stages (s)", f"{total:.0f}", "600 s target", total / 600, '<=1')
 
 # ----------------------------------------------------------------------------- prepare
 
@@ -158,9 +207,9 @@ WORDS = ('look at the ball dog cat cup red big little car where is it '
          'you want more juice yes no there up down').split()
 
 def write_recording(path, seconds, seed, fps=10, width=320, height=240, sample_rate=16000):
-    """A test recording in the nursery's format (x264 ultrafast crf 23, AAC 48 kb/s at 16 kHz): a
-    textured room panned as a head turns, a toy crossing it, a voice-like tone; and an SRT with an
-    utterance every 2 s."""
+    """A test recording in the nursery's codecs (x264 ultrafast crf 23, AAC 48 kb/s at 16 kHz) at 10 fps, so
+    that prepare.py skips every other frame as it does a camera's: a textured room panned as a head turns, a
+    toy crossing it, a voice-like tone; and an SRT with an utterance every 2 s."""
     import av
     rng = np.random.default_rng(seed)
     tiles = rng.integers(0, 256, (height // 8, width // 4, 3), dtype=np.uint8)
@@ -316,6 +365,33 @@ def bench_train(tmp):
     add(f"train: {name} matmul peak at width {width} (GFLOP/s)", f"{peak_width / 1e9:.1f}",
         f"{peak / 1e9:.1f} at 2048^3", peak_width / peak)
 
+# ----------------------------------------------------------------------------- scaling
+
+def train_run(data, out, command, threads):
+    """train.py on the bench corpus, 2 x 32 pairs and 2 x 8 clips a step: (seconds per step, weights)."""
+    flags = [str(ROOT / 'config' / 'baby_small.py'), f'--data_dir={data}', f'--out_dir={out}',
+             f'--max_iters={train_steps}', '--log_interval=5', '--eval_iters=1', '--probe_trials=0',
+             f'--eval_interval={train_steps}', '--batch_size=32', '--clip_batch_size=8',
+             '--gradient_accumulation_steps=2']
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    subprocess.run([*command, 'train.py', *flags], cwd=ROOT, env=env, capture_output=True, check=True)
+    with open(out / 'log.csv', newline='') as f:
+        log = [r for r in csv.DictReader(f) if r['split'] == 'train'][1:]
+    weights = torch.load(out / 'ckpt.pt', map_location='cpu', weights_only=True)['model']
+    return statistics.median(float(r['ms_per_step']) for r in log) / 1000, weights
+
+def bench_scaling(tmp):
+    _, data = corpus(tmp)
+    one_s, one = train_run(data, tmp / 'one_rank', [sys.executable], threads=2)
+    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2']
+    two_s, two = train_run(data, tmp / 'two_ranks', torchrun, threads=1)
+    add("scaling: torchrun, 2 CPU processes x 1 thread (images/s)", f"{128 / two_s:.0f}",
+        f"{128 / one_s:.0f} 1 process x 2 threads", one_s / two_s)
+    largest = max(float(w.abs().max()) for w in one.values())
+    difference = max(float((one[k] - two[k]).abs().max()) for k in one)
+    add(f"scaling: weights after {train_steps} steps, 2 ranks vs 1 (max abs difference)", f"{difference:.1e}",
+        f"{largest:.2f} largest weight", difference / largest, '<=0.001')
+
 # ----------------------------------------------------------------------------- hf: the transformers reference
 
 def hf_reference(c):
@@ -374,36 +450,118 @@ def bench_hf(tmp):
     t_ours, t_theirs = medians([lambda: [ours_step() for _ in range(3)],
                                 lambda: [theirs_step() for _ in range(3)]])
     add(f"hf: images/s, caption objective, {dtype} (transformers {transformers.__version__})",
-        f"{3 * 64 / t_ours:.0f}", f"{3 * 64 / t_theirs:.0f} transformers", t_theirs / t_ours, '>=1.25')
+        f"{3 * 64 / t_ours:.0f}", f"{3 * 64 / t_theirs:.0f} transformers", t_theirs / t_ours, '>=1.5')
 
 # ----------------------------------------------------------------------------- evaluate
 
+CATEGORIES = 22  # Labeled-S' categories: the words of a picture-choice task
+
+def choice_workload(n_trials, seed=0):
+    """Labeled-S-shaped trials: a word and 4 pictures, no picture shown in two trials (the cache's worst
+    case), the words drawn from CATEGORIES; as {key: pixels}, [(word, 4 keys)]."""
+    g = np.random.default_rng(seed)
+    pixels = {(f"trial{i}_{j}.png", None): g.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+              for i in range(n_trials) for j in range(4)}
+    keys = list(pixels)
+    return pixels, [(WORDS[i % CATEGORIES], keys[4 * i:4 * i + 4]) for i in range(n_trials)]
+
+def voe_workload(n_items, frames=8, diverge_at=4, seed=0):
+    """Violation-of-expectation-shaped items: a possible and an impossible clip of 8 frames that share
+    their first 4 (the nursery's voe/); as {key: pixels}, [clip keys]."""
+    g = np.random.default_rng(seed)
+    pixels, clips = {}, []
+    for i in range(n_items):
+        shared = [(f"voe{i}_{f}.png", None) for f in range(diverge_at)]
+        for version in ('possible', 'impossible'):
+            clips.append(shared + [(f"voe{i}_{version}{f}.png", None) for f in range(diverge_at, frames)])
+    for clip in clips:
+        pixels.update({k: g.integers(0, 256, (64, 64, 3), dtype=np.uint8) for k in clip if k not in pixels})
+    return pixels, clips
+
+def engine_for(model, readout, pixels, ctx):
+    """evaluate.py's Engine over pictures already decoded, with a BPE of the bench's words."""
+    import evaluate
+    from tokenizer import encoding, train_bpe
+    enc = encoding(train_bpe([' '.join(WORDS)] * 4, 300), 'bench')
+    engine = evaluate.Engine(model, enc, True, readout, ctx, evaluate.batch_size, evaluate.max_new_tokens)
+    engine.pixels.update(pixels)
+    return engine
+
+def choice_timings(model, readout, n_trials, ctx):
+    """(seconds of evaluate.Engine, seconds one trial at a time) for n_trials trials and their text-blind and
+    image-blind controls, as evaluate.py runs a task."""
+    import evaluate
+    pixels, trials = choice_workload(n_trials)
+    blank = evaluate.Mode('image_blind', (128, 128, 128))
+    modes = [evaluate.Mode(), evaluate.Mode('text_blind'), blank]
+    requests = [Match(k, word) for word, keys in trials for k in keys]
+    grey = torch.full((4, 64, 64, 3), 128, dtype=torch.uint8)
+
+    def engine():
+        e = engine_for(model, readout, pixels, ctx)
+        for mode in modes:
+            e.values(requests, mode)
+
+    def one_at_a_time():
+        e = engine_for(model, readout, {}, ctx)
+        for mode in modes:
+            for word, keys in trials:
+                images = grey if mode is blank else torch.from_numpy(np.stack([pixels[k] for k in keys]))
+                text, length = e.text_batch(['' if mode.name == 'text_blind' else word])
+                if readout == 'similarity':
+                    model.similarity(images, text, length)
+                else:
+                    model.text_nll(images, text.expand(4, -1), length.expand(4))
+    with ctx:
+        engine(), one_at_a_time()
+        return medians([engine, one_at_a_time], max(2, repeats // 2))
+
+def voe_timings(model, n_items, ctx):
+    """The same for violation-of-expectation items and their image-blind control."""
+    import evaluate
+    pixels, clips = voe_workload(n_items)
+    blank = evaluate.Mode('image_blind', (128, 128, 128))
+    grey = torch.full((1, len(clips[0]), 64, 64, 3), 128, dtype=torch.uint8)
+
+    def engine():
+        e = engine_for(model, 'similarity', pixels, ctx)
+        for mode in (evaluate.Mode(), blank):
+            e.surprise(clips, mode)
+
+    def one_at_a_time():
+        for mode in (evaluate.Mode(), blank):
+            for clip in clips:
+                frames = grey
+                if mode is not blank:
+                    frames = torch.from_numpy(np.stack([pixels[k] for k in clip]))[None]
+                model.surprise(frames)
+    with ctx:
+        engine(), one_at_a_time()
+        return medians([engine, one_at_a_time], max(2, repeats // 2))
+
 def bench_evaluate(tmp):
-    c, n = ModelConfig(vocab_size=768), eval_items
+    """evaluate.py's Engine (batches across items; each picture encoded once for every readout, task and
+    control) against a loop that scores one item at a time, each item a batch of its own pictures."""
     torch.manual_seed(0)
-    model = BabyVLM(c, verbose=False).eval()
-    b = random_batch(c, n, n // 4)
+    model = BabyVLM(ModelConfig(vocab_size=768), verbose=False).eval()
     ctx, dtype = autocast_ctx()
-    one = lambda i: slice(i, i + 1)
-    pair = lambda i: (b['images'][one(i)], b['text'][one(i)], b['text_len'][one(i)])
-    readouts = {  # readout: (batched over all items, one item at a time, items)
-        'similarity': (lambda: model.pair_similarity(b['images'], b['text'], b['text_len']),
-                       lambda: [model.similarity(*pair(i)) for i in range(n)], n),
-        'text_nll': (lambda: model.text_nll(b['images'], b['text'], b['text_len']),
-                     lambda: [model.text_nll(*pair(i)) for i in range(n)], n),
-        'surprise': (lambda: model.surprise(b['clips']),
-                     lambda: [model.surprise(b['clips'][one(i)]) for i in range(n // 4)], n // 4)}
-    for name, (batched, single, items) in readouts.items():
-        with ctx:
-            batched(), single()
-            t_batched, t_single = medians([batched, single], max(2, repeats // 2))
-        add(f"evaluate: {name} readout, {dtype} (items/s)", f"{items / t_batched:.0f}",
-            f"{items / t_single:.0f} one at a time", t_single / t_batched, '>=5')
+    n = eval_items
+    figures = {'similarity': (choice_timings(model, 'similarity', n, ctx), 3 * n, '>=10'),
+               'text_nll': (choice_timings(model, 'nll', n, ctx), 3 * n, '>=10'),
+               'surprise': (voe_timings(model, n // 4, ctx), 2 * n // 4, '>=5')}
+    for name, ((t_engine, t_single), items, target) in figures.items():
+        add(f"evaluate: {name}, with the controls, {dtype} (items/s)", f"{items / t_engine:.0f}",
+            f"{items / t_single:.0f} one at a time", t_single / t_engine, target)
 
 # ----------------------------------------------------------------------------- gpu
 
+GPU_FIGURES = ("gpu: bf16 matmul 8192^3 (TFLOP/s)", "gpu: saycam 224px, compiled (images/s)",
+               "gpu: MFU against the measured bf16 matmul peak")
+
 def bench_gpu(tmp):
     if not torch.cuda.is_available():
+        for figure in GPU_FIGURES:
+            rows.append((figure, 'not measured', 'no CUDA device here', '-', '', ''))
         return skip('gpu', "no CUDA device")
     ns = {}
     exec((ROOT / 'config' / 'saycam.py').read_text(), ns)
@@ -429,26 +587,27 @@ def bench_gpu(tmp):
     peak = matmul_peak(torch.bfloat16, (8192, 8192, 8192), 'cuda')
     name = torch.cuda.get_device_name()
     spec = peak_flops(name)
-    add(f"gpu: bf16 matmul 8192^3, {name} (TFLOP/s)", f"{peak / 1e12:.0f}",
-        f"{spec / 1e12:.0f} dense spec" if spec else '-', peak / spec if spec else None)
-    add(f"gpu: saycam 224px, {images} images/step, compiled (images/s)", f"{images / t_compiled:.0f}",
-        f"{images / t_eager:.0f} eager", t_eager / t_compiled)
+    add(GPU_FIGURES[0], f"{peak / 1e12:.0f}",
+        f"{spec / 1e12:.0f} dense spec of {name}" if spec else name, peak / spec if spec else None)
+    add(GPU_FIGURES[1], f"{images / t_compiled:.0f}", f"{images / t_eager:.0f} eager, {images} images/step",
+        t_eager / t_compiled)
     if spec:
         add("gpu: bf16 MFU (dense), compiled (TFLOP/s)", f"{flops / t_compiled / 1e12:.0f}",
             f"{spec / 1e12:.0f} dense spec", flops / t_compiled / spec)
-    add("gpu: MFU against the measured matmul peak", f"{flops / t_compiled / 1e12:.0f}",
-        f"{peak / 1e12:.0f} measured", flops / t_compiled / peak)
+    add(GPU_FIGURES[2], f"{flops / t_compiled / 1e12:.0f}", f"{peak / 1e12:.0f} measured",
+        flops / t_compiled / peak, '>=0.4')
     print(f"gpu: {name}, torch {torch.__version__}, {flops / 1e12:.2f} TFLOP/step, warmup and compile "
           f"{warmup:.0f} s, peak memory {torch.cuda.max_memory_allocated() / 2 ** 30:.1f} GiB", flush=True)
 
 # ----------------------------------------------------------------------------- run and print
 
-NEEDS = {'prepare': ('av', 'soundfile', 'tiktoken'), 'train': ('av', 'soundfile', 'tiktoken')}
+NEEDS = dict.fromkeys(('quickstart', 'prepare', 'train', 'scaling'), ('av', 'soundfile', 'tiktoken'))
 
 t_start = time.time()
 print(f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, "
       f"load average {os.getloadavg()[0]:.1f}, {'quick, ' if quick else ''}sections {','.join(sections)}",
       flush=True)
+print(f"path: {machine_path()}", flush=True)
 with tempfile.TemporaryDirectory(prefix='bench-') as tmp:
     for section in sections:
         missing = [m for m in NEEDS.get(section, ()) if not importlib.util.find_spec(m)]
