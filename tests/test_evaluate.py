@@ -271,14 +271,15 @@ def test_brief_training_learns_words(tmp_path, one_thread):
     """300 contrastive steps on a small nursery corpus (12 recordings, 10 minutes, ~300 utterances) already
     pick the named picture of a yoked pair (DevBench looking-while-listening over the words that corpus says,
     each pair asked once for each word) above chance. (The tiny corpus' 20 utterances name too few things, too
-    few times.)"""
+    few times.) At baby_small's learning rate: at the tiny tests' 3e-3 the ~300 utterances are learnt by heart
+    (val loss 6.3 against 1.9 in training) and the score hangs on the seed."""
     raw, data, bench = tmp_path / 'raw', tmp_path / 'prepared', tmp_path / 'bench'
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     for cmd in (['data/nursery/make.py', '--size=small', '--seed=1', f'--out={raw}'],
                 ['prepare.py', f'--input_dir={raw}', f'--out_dir={data}'],
                 ['train.py', f'--data_dir={data}', f'--out_dir={tmp_path / "run"}', *TRAIN_TINY,
                  '--batch_size=32', '--max_iters=300', '--eval_interval=300', '--log_interval=100',
-                 '--warmup_iters=20', '--caption_weight=0', '--temporal_weight=0'],
+                 '--warmup_iters=20', '--caption_weight=0', '--temporal_weight=0', '--learning_rate=1e-3'],
                 ['data/nursery/benchmarks.py', f'--out={bench}', f'--raw={raw}', '--only=devbench/lex-lwl']):
         subprocess.run([sys.executable, *cmd], check=True, capture_output=True, cwd=ROOT, env=env,
                        timeout=600)
