@@ -60,7 +60,7 @@ def test_media_decodes(tiny):
         (path,) = tiny.rglob(r['recording'] + '.mp4')
         with av.open(str(path)) as c:
             v, a = c.streams.video[0], c.streams.audio[0]
-            assert (v.codec_context.name, v.width, v.height, v.average_rate) == ('h264', 320, 240, 10)
+            assert (v.codec_context.name, v.width, v.height, v.average_rate) == ('h264', 320, 240, make.FPS)
             assert (a.codec_context.name, a.sample_rate, a.layout.name) == ('aac', 16000, 'mono')
             frames = sum(1 for _ in c.decode(video=0))
         assert frames == t['frames'] and 15 <= t['duration'] <= 20
