@@ -135,13 +135,16 @@ class Engine:
                 pooled, prefix = self.model.picture_features(self.images(chunk))
             self.features.update(zip(chunk, zip(pooled.float(), prefix.float())))
 
-    def pooled(self, keys):
+    def feature(self, keys, part):
+        """One of the pictures' features stacked: part 0 pooled, 1 the image prefix."""
         self.encode(keys)
-        return torch.stack([self.features[k][0] for k in keys])
+        return torch.stack([self.features[k][part] for k in keys])
+
+    def pooled(self, keys):
+        return self.feature(keys, 0)
 
     def prefixes(self, keys):
-        self.encode(keys)
-        return torch.stack([self.features[k][1] for k in keys])
+        return self.feature(keys, 1)
 
     def embed(self, keys):
         for chunk in self.batches(list(dict.fromkeys(k for k in keys if k not in self.emb))):
