@@ -100,6 +100,9 @@ class ModelConfig:
     temporal_layer: int = 2
     dropout: float = 0.0
     bias: bool = False
+    # contrastive: pairs whose texts are identical are not each other's negatives ("good job" is ~10% of
+    # the nursery's utterances, so a batch of 64 holds several pairs that say it)
+    mask_duplicate_texts: bool = True
 
     def __post_init__(self):
         side, problems = math.isqrt(self.prefix_tokens), []
@@ -121,6 +124,12 @@ def unit(x):
     """Unit vectors in float32: bf16 keeps 8 bits of mantissa, so its cosines are off by up to ~0.004,
     and a CLIP logit scale of 100 turns that into noise of ~0.4 nats."""
     return F.normalize(x.float(), dim=-1)
+
+def duplicate_texts(text, text_len):
+    """(B, B) True where pairs i != j have the same text: each is a positive of the other's image, not a
+    negative (text_batch pads every row alike, so equal texts are equal rows)."""
+    same = (text[:, None] == text[None]).all(-1) & (text_len[:, None] == text_len[None])
+    return same & ~torch.eye(len(text), dtype=torch.bool, device=text.device)
 
 def cosine(a, b):
     """a @ b.T of unit vectors in float32, also under autocast (which would run the matmul in bf16)."""
@@ -292,6 +301,8 @@ class BabyVLM(nn.Module):
         image = unit(self.contrastive.image(pooled))
         logits = self.logit_scale('contrastive') * cosine(image, self.text_features(text, text_len))
         labels = torch.arange(len(logits), device=logits.device)
+        if self.config.mask_duplicate_texts:
+            logits = logits.masked_fill(duplicate_texts(text, text_len), float('-inf'))
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
     def caption_loss(self, patches, text, text_len):
@@ -408,11 +419,12 @@ class BabyVLM(nn.Module):
 
     @torch.no_grad()
     def prefix_generate(self, prefix, max_new_tokens, eot):
-        """generate from image prefixes (picture_features)."""
+        """generate from image prefixes (picture_features). Past block_size tokens the decoder reads the last
+        block_size of them, as nanoGPT's generate crops its context (babylmms-eval generates up to 25)."""
         idx = torch.full((len(prefix), 1), eot, dtype=torch.long, device=prefix.device)
         done = torch.zeros(len(prefix), dtype=torch.bool, device=prefix.device)
-        for _ in range(min(max_new_tokens, self.config.block_size)):
-            h = self.decode(idx, prefix)
+        for _ in range(max_new_tokens):
+            h = self.decode(idx[:, -self.config.block_size:], prefix)
             nxt = F.linear(h[:, -1], self.text.wte.weight).argmax(-1).masked_fill(done, eot)
             idx, done = torch.cat([idx, nxt[:, None]], 1), done | (nxt == eot)
             if done.all():

@@ -51,6 +51,30 @@ def test_padding_changes_no_loss_or_readout():
         assert torch.allclose(model.text_nll(*args), model.text_nll(*wide_args), atol=1e-6)
         assert torch.allclose(model.similarity(*args), model.similarity(*wide_args), atol=1e-6)
 
+def test_identical_texts_are_not_each_others_negatives():
+    """Pairs 0 and 2 say one text: with the mask, row 0's softmax runs over every text but 2's (and column 0's
+    over every image but 2's), which is the loss written out by hand; without it, 2 is a negative of 0."""
+    model = tiny()
+    b = make_batch(B=4)
+    text, text_len = text_batch([[5, 6], [7], [5, 6], [8, 9, 10]], EOT, 8)
+    pooled = model.encode_image(b['images'])[0]
+    masked = model.contrastive_loss(pooled, text, text_len)
+    from model import cosine, unit
+    logits = model.logit_scale('contrastive') * cosine(unit(model.contrastive.image(pooled)),
+                                                       model.text_features(text, text_len))
+    keep = [[j for j in range(4) if not (j != i and {i, j} == {0, 2})] for i in range(4)]
+    by_hand = sum(-torch.log_softmax(logits[i, keep[i]], 0)[keep[i].index(i)] -
+                  torch.log_softmax(logits[keep[i], i], 0)[keep[i].index(i)] for i in range(4)) / 8
+    torch.testing.assert_close(masked, by_hand)
+    model.config.mask_duplicate_texts = False
+    plain = model.contrastive_loss(pooled, text, text_len)
+    torch.testing.assert_close(plain, (torch.nn.functional.cross_entropy(logits, torch.arange(4)) +
+                                       torch.nn.functional.cross_entropy(logits.T, torch.arange(4))) / 2)
+    # one text said four times: nothing is left to tell apart, and the masked loss is 0
+    same, same_len = text_batch([[5, 6]] * 4, EOT, 8)
+    model.config.mask_duplicate_texts = True
+    assert model.contrastive_loss(pooled, same, same_len).item() == 0.0
+
 def test_forward_backward_shapes():
     model = tiny()
     batch = make_batch()
@@ -147,6 +171,17 @@ def test_batched_readouts_equal_one_by_one():
     assert generated == [model.generate(b['images'][i:i + 1], 6, EOT)[0] for i in range(5)]
     blind = model.text_nll(None, b['text'], b['text_len'])  # image-blind control
     assert blind.shape == (5,) and blind.isfinite().all()
+
+def test_captions_run_past_block_size():
+    """babylmms-eval generates up to 25 tokens; past block_size (8 here) the decoder reads the last 8, as
+    nanoGPT's generate crops its context. A model that never says eot writes all 25."""
+    model = tiny().eval()
+    with torch.no_grad():  # eot's logit is then 0, below the best of 63 random ones (a fixed seed)
+        model.text.wte.weight[EOT] = 0
+    images = make_batch(B=2)['images']
+    captions = model.generate(images, 25, EOT)
+    assert [len(c) for c in captions] == [25, 25]
+    assert [c[:7] for c in captions] == [c[:7] for c in model.generate(images, 7, EOT)]
 
 def test_surprise_reads_long_clips_with_a_window():
     model = tiny().eval()
