@@ -45,7 +45,7 @@ from configurator import require
 from decode import N_FFT, audio_chunks, load_image, log_mel, video_frames
 from inputs import (as_laid_out, changed_inputs, discover, listed_units, source_name, stamp, unit_files,
                     unit_key)
-from tokenizer import load_tokenizer, save_tokenizer, train_bpe
+from tokenizer import load_tokenizer, normaliser, save_tokenizer, text_form, train_bpe
 from transcripts import TranscriptError, read_pairs, read_transcript, speaker_allowed
 
 VERSION = 1
@@ -432,15 +432,9 @@ def read_parts(parts, units, root, table, skipped):
             recordings.append(r)
     return recordings, problems, inputs
 
-def text_normaliser(lowercase):
-    """A text as the tokenizer trains on it and encodes it: whitespace collapsed, lower-cased if asked."""
-    if lowercase:
-        return lambda text: ' '.join(text.lower().split())
-    return lambda text: ' '.join(text.split())
-
 def write_tokenizer(recordings, tmp_dir, cfg):
     """Trains or copies the tokenizer into tmp_dir (nothing to write for 'gpt2'); returns it loaded."""
-    normalise = text_normaliser(cfg['lowercase'])
+    normalise = normaliser(text_form(cfg['lowercase']))
     path = tokenizer_path(tmp_dir, dict(tokenizer=tokenizer_entry(cfg['tokenizer'])))
     if cfg['tokenizer'] == 'bpe':  # trained on the training split only, so val/test words stay unseen
         texts = (normalise(u['text']) for r in recordings if r['split'] == 0 for u in r['utterances'])
@@ -463,7 +457,7 @@ def write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg):
     """Writes frames, audio_mel, frame_index, tokens and utterances into tmp_dir, the recordings in order,
     and gives each recording its frame_range and n_utterances; returns (files, utterances): each file's
     shape, as meta.json lists it, and the utterance table."""
-    normalise = text_normaliser(cfg['lowercase'])
+    normalise = normaliser(text_form(cfg['lowercase']))
     n_frames, n_mel = sum(r['frames'] for r in recordings), sum(r['mel'] for r in recordings)
     size = cfg['image_size']
     frames = npy_writer(tmp_dir / 'frames.npy', np.uint8, (n_frames, size, size, 3))
@@ -557,6 +551,7 @@ def merge_parts(parts, out, units, root, listed, skipped, cfg):
         files, utterances = write_arrays(parts, tmp_dir, recordings, enc, token_dtype, speakers, cfg)
         meta = dict(version=VERSION, args=cfg, image_size=cfg['image_size'], fps=cfg['fps'],
                     n_mels=cfg['n_mels'], mel_hz=100, tokenizer=tokenizer_entry(cfg['tokenizer']),
+                    text_form=text_form(cfg['lowercase']),
                     vocab_size=enc.n_vocab, eot_token=enc.eot_token, token_dtype=np.dtype(token_dtype).name,
                     files=files, counts=split_counts(recordings, utterances), speakers=speakers,
                     recordings=[recording_entry(r) for r in recordings],
@@ -657,6 +652,10 @@ def finished(out, settings, units, root):
         files.append(root / 'recordings.csv')
     if 'inputs' not in meta:
         print(f"{out} was made by an older prepare.py, which did not record its inputs: preparing again")
+        return None
+    if meta.get('text_form') != text_form(settings['lowercase']):
+        print(f"{out} was made by an older prepare.py, which encoded utterances without a leading space "
+              "(tokenizer.normaliser): preparing again")
         return None
     changes = changed_inputs(meta.get('inputs', {}), files, root)
     if changes:

@@ -7,6 +7,8 @@ bytes, then every merge gets the next rank, so tiktoken's rank-ordered merging r
     ranks = train_bpe(texts, 4096); save_tokenizer(ranks, 'tokenizer.tiktoken')
     enc = load_tokenizer('tokenizer.tiktoken')   # or 'gpt2' if tiktoken's cache holds it
     enc.encode_ordinary(text), enc.decode(ids), enc.n_vocab, enc.eot_token
+Text reaches the tokenizer in one form, training's and scoring's alike (text_form, normaliser):
+    normalise = normaliser(text_form(lowercase=True)); enc.encode_ordinary(normalise('Floor'))  # ' floor'
 A checkpoint carries its tokenizer (tokenizer_record): the rank file's text and SHA-1, or tiktoken's name,
 so a model is always read with the tokenizer it was trained with, and a corpus re-prepared with another one
 is refused (same_tokenizer). Nothing here touches the network: tiktoken's own encodings come from its
@@ -193,6 +195,36 @@ def cached_encoding(name):
             "(TIKTOKEN_CACHE_DIR, default <tmp>/data-gym-cache), or train a corpus tokenizer.") from e
     finally:
         tiktoken.load.read_file = download
+
+# ----------------------------------------------------------------------------- the text contract
+# Every text the tokenizer sees passes normaliser(): prepare.py's utterances (and so the BPE's training),
+# train.py's probe words and every text evaluate.py scores. The pre-split attaches a space to the word after
+# it, so inside an utterance every word is ' word'. An utterance encoded without a leading space would make
+# its first word a second, rarer spelling, and a word scored bare is a token sequence training never showed
+# at a word's start: the bare 'floor' is f|l|oor, the heard ' floor' one token (12 of the 22 Labeled-S words
+# split that way; scored bare, a step-1000 checkpoint read 0.447 on Labeled-S, scored as heard 0.644).
+
+def text_form(lowercase, leading_space=True):
+    """How a corpus' texts were normalised before encoding: meta.json's and a checkpoint's 'text_form'."""
+    return dict(lowercase=bool(lowercase), leading_space=bool(leading_space))
+
+def corpus_text_form(meta):
+    """A prepared corpus' text_form; one from before text_form was recorded encoded its utterances bare."""
+    if 'text_form' in meta:
+        return meta['text_form']
+    return text_form(meta.get('args', {}).get('lowercase', True), leading_space=False)
+
+def normaliser(form):
+    """text -> the string the tokenizer encodes: whitespace collapsed, lower-cased if the form says so, and
+    the leading space a word has inside an utterance. An empty text stays empty (the text-blind control)."""
+    def normalise(text):
+        words = text.lower().split() if form['lowercase'] else text.split()
+        if not words:
+            return ''
+        if form['leading_space']:
+            return ' ' + ' '.join(words)
+        return ' '.join(words)
+    return normalise
 
 def tokenizer_record(path_or_name):
     """What a checkpoint keeps of its tokenizer: {'name'} of a tiktoken encoding, or {'ranks', 'sha1'}: the
