@@ -488,7 +488,8 @@ def bench_encoding():
 def engine_for(model, readout, pixels, ctx):
     """evaluate.py's Engine over pictures already decoded, with a BPE of the bench's words."""
     import evaluate
-    engine = evaluate.Engine(model, bench_encoding(), True, readout, ctx, evaluate.batch_size,
+    from tokenizer import text_form
+    engine = evaluate.Engine(model, bench_encoding(), text_form(True), readout, ctx, evaluate.batch_size,
                              evaluate.max_new_tokens)
     engine.pixels.update(pixels)
     return engine

@@ -28,7 +28,7 @@ from atomic import atomic_path, atomic_write, hold_lock
 from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, BabyVLM, ModelConfig, autocast, autocast_dtype,
                    check_device, load_checkpoint, load_towers, peak_flops, readout_for, text_batch, tower_of)
 from prepare import load_dataset, tokenizer_path
-from tokenizer import load_tokenizer, same_tokenizer, tokenizer_record
+from tokenizer import corpus_text_form, load_tokenizer, normaliser, same_tokenizer, tokenizer_record
 
 # -----------------------------------------------------------------------------
 # I/O
@@ -72,6 +72,7 @@ clip_len = 4                       # frames per clip of the temporal objective
 temporal_layer = 2                 # the causal transformer over a clip's frame embeddings (width vit_embd)
 dropout = 0.0
 bias = False                       # biases in Linear and LayerNorm (GPT-2 has them; without is a bit faster)
+mask_duplicate_texts = True        # contrastive: pairs with one text are not each other's negatives
 # optimizer: AdamW, cosine schedule with linear warmup
 learning_rate = 1e-3
 max_iters = 1000
@@ -279,6 +280,7 @@ try:
 except ValueError as e:
     raise SystemExit(str(e))
 iter_num, best_val_loss, checkpoint = 0, float('inf'), None
+inherited = set()  # towers whose weights came trained from a checkpoint (evaluate.py's n/a rows read them)
 
 def check_tokenizer(checkpoint, path):
     """A text tower only means something with the tokenizer it was trained with: a checkpoint whose corpus
@@ -299,12 +301,14 @@ if init_from == 'resume':
                          f"(checkpoint, config): {differ}")
     model.load_state_dict(checkpoint['model'])
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
+    inherited = set(checkpoint.get('trained_towers', ()))
 elif init_from != 'scratch':
     towers = [t for t in init_towers.split(',') if t] or list(TOWERS)
     source = load_checkpoint(init_from)
     if 'text' in towers:
         check_tokenizer(source, init_from)
     load_towers(model, source, towers, init_from)
+    inherited = set(towers) & set(source.get('trained_towers', towers))
     source = None
 used = {t for k, w in weights.items() if w for t in USES[k]}
 trainable = used - frozen
@@ -368,7 +372,8 @@ def build_probe():
             trials.append((w, options[where], int(np.argmax(where == 3))))  # the target's new position
     if not trials:
         return None
-    text, text_len = text_batch([enc.encode_ordinary(w) for w, _, _ in trials], eot, block_size)
+    heard = normaliser(corpus_text_form(meta))  # ' ball', as the word is inside a training utterance
+    text, text_len = text_batch([enc.encode_ordinary(heard(w)) for w, _, _ in trials], eot, block_size)
     return dict(frames=np.stack([t[1] for t in trials]), target=np.array([t[2] for t in trials]),
                 text=text.to(device), text_len=text_len.to(device), words=len({t[0] for t in trials}))
 
@@ -404,13 +409,13 @@ def get_lr(it):  # linear warmup, then cosine decay to min_lr (nanoGPT)
 def save_checkpoint():
     """Write then rename (atomic_path): a kill or a full disk during the write leaves the previous checkpoint
     intact. The checkpoint carries its tokenizer and text normalisation, so evaluating it needs no corpus."""
-    lowercase = meta.get('args', {}).get('lowercase', True)
-    data = dict(data_dir=data_dir, tokenizer=corpus_tokenizer, lowercase=lowercase, eot_token=eot,
-                position=iter_num, order=order, seed=seed)
+    data = dict(data_dir=data_dir, tokenizer=corpus_tokenizer, text_form=corpus_text_form(meta),
+                eot_token=eot, position=iter_num, order=order, seed=seed)
     run = dict(device=device, dtype=dtype, world_size=world_size, time=time.time())
     checkpoint = dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(),
                       scaler=scaler.state_dict(), model_args=model_args, config=config, iter_num=iter_num,
-                      best_val_loss=best_val_loss, rng=torch.get_rng_state(), data=data, run=run)
+                      best_val_loss=best_val_loss, rng=torch.get_rng_state(), data=data, run=run,
+                      trained_towers=sorted(trainable | inherited))
     try:
         with atomic_path(ckpt_path) as tmp, open(tmp, 'wb') as f:  # a file: torch passes on the OSError
             torch.save(checkpoint, f)
