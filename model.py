@@ -100,9 +100,10 @@ class ModelConfig:
     temporal_layer: int = 2
     dropout: float = 0.0
     bias: bool = False
-    # contrastive: pairs whose texts are identical are not each other's negatives ("good job" is ~10% of
-    # the nursery's utterances, so a batch of 64 holds several pairs that say it)
-    mask_duplicate_texts: bool = True
+    # contrastive pairs with identical texts ("good job" is ~10% of the nursery's utterances, so a batch of
+    # 64 holds several that say it): 'mask' (not each other's negatives), 'dedup' (only the first of them
+    # counts) or 'off' (each a negative of the others, as plain CLIP)
+    duplicate_texts: str = 'mask'
 
     def __post_init__(self):
         side, problems = math.isqrt(self.prefix_tokens), []
@@ -301,8 +302,11 @@ class BabyVLM(nn.Module):
         image = unit(self.contrastive.image(pooled))
         logits = self.logit_scale('contrastive') * cosine(image, self.text_features(text, text_len))
         labels = torch.arange(len(logits), device=logits.device)
-        if self.config.mask_duplicate_texts:
+        if self.config.duplicate_texts == 'mask':
             logits = logits.masked_fill(duplicate_texts(text, text_len), float('-inf'))
+        if self.config.duplicate_texts == 'dedup':
+            first = ~duplicate_texts(text, text_len).tril(-1).any(1)  # no identical text earlier in the batch
+            logits, labels = logits[first][:, first], labels[:int(first.sum())]
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
     def caption_loss(self, patches, text, text_len):

@@ -72,7 +72,7 @@ clip_len = 4                       # frames per clip of the temporal objective
 temporal_layer = 2                 # the causal transformer over a clip's frame embeddings (width vit_embd)
 dropout = 0.0
 bias = False                       # biases in Linear and LayerNorm (GPT-2 has them; without is a bit faster)
-mask_duplicate_texts = True        # contrastive: pairs with one text are not each other's negatives
+duplicate_texts = 'mask'           # contrastive pairs with one text: 'mask', 'dedup' or 'off' (model.py)
 # optimizer: AdamW, cosine schedule with linear warmup
 learning_rate = 1e-3
 max_iters = 1000
@@ -109,6 +109,8 @@ for key in ('dropout', 'beta1', 'beta2'):
     require(key, config[key], 0 <= config[key] < 1, "in [0, 1)")
 require('curriculum_start', curriculum_start, 0 <= curriculum_start <= 1, "a fraction in [0, 1]")
 require('order', order, order in ('shuffle', 'age'), "'shuffle' or 'age'")
+require('duplicate_texts', duplicate_texts, duplicate_texts in ('mask', 'dedup', 'off'),
+        "'mask', 'dedup' or 'off'")
 require('dtype', dtype, dtype in ('auto',) + DTYPES, f"auto or one of {', '.join(DTYPES)}")
 require('probe_readout', probe_readout, probe_readout in ('auto',) + READOUTS,
         f"auto or one of {', '.join(READOUTS)}")
