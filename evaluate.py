@@ -17,6 +17,13 @@ trained, else nll (model.readout_for). Controls: text_blind (every text replaced
 image_blind (every picture by a blank one of the task's mean colour), through the same readouts. Intervals
 (95%): Wilson for means of per-item credit; a seeded percentile bootstrap over items for the rest. The scores
 file's format and results.json's fields: README.md, "Scores from another codebase".
+
+Beside every score stand the skill-free baselines (baselines.py: pixel thumbnails, colour histograms, salient
+area, motion energy, the answer prior) and a verdict: evidence where the score beats the best of them, the
+blind controls and chance beyond its interval. A row whose readout reads a tower that never trained is n/a.
+    python evaluate.py --baselines_only                      # the baselines alone: no checkpoint
+    python evaluate.py --ckpt='out/s*/ckpt.pt' --seeds=True  # one config, several seeds: mean, sd, interval
+    python evaluate.py --compare=[a/results.json,b/results.json]   # two configs: a paired test per task
 """
 import difflib
 import glob
@@ -30,20 +37,23 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from atomic import atomic_path, atomic_write, hold_lock
+from atomic import hold_lock
 from configurator import require
 from decode import load_image
 from kinds import KINDS, check_images, discover, load_task
 from kinds.formats import BenchError
+import baselines as skill_free
 from kinds.readouts import ImageSim, Match
-from model import (DTYPES, OBJECTIVES, READOUTS, autocast, bf16_supported, check_device, from_checkpoint,
-                   readout_for, text_batch)
+from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, autocast, bf16_supported, check_device,
+                   from_checkpoint, readout_for, text_batch)
 from prepare import load_dataset, tokenizer_path
+from report import SHORT, comparison, table, write_results
 from scoring import leaderboard, mdb_summary
-from tokenizer import load_tokenizer, record_tokenizer, same_tokenizer, tokenizer_record
+from tokenizer import (corpus_text_form, load_tokenizer, normaliser, record_tokenizer, same_tokenizer,
+                       text_form, tokenizer_record)
 
 # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one version
-EVAL_VERSION = '1.1'
+EVAL_VERSION = '1.2'
 # -----------------------------------------------------------------------------
 ckpt = 'out/baby_small/ckpt.pt'   # a checkpoint, or [a.pt,b.pt,...] / a glob for a developmental trajectory
 bench_dir = 'data/nursery/bench'  # a folder of benchmarks (data/nursery/benchmarks.py writes the nursery's)
@@ -53,6 +63,12 @@ tasks = ''                        # comma-separated task keys to run ('' = every
 readout = 'auto'                  # 'nll', 'similarity' or 'auto' (model.readout_for)
 data_dir = ''                     # a corpus whose tokenizer must be the checkpoint's own ('': not checked)
 controls = True                   # also the text-blind and image-blind controls
+baselines = True                  # also the skill-free baselines (baselines.py), beside every score
+baselines_only = False            # no checkpoint: the baselines alone, a model-free table of any bench_dir
+image_size = 64                   # --baselines_only: the size pictures are read at (else the checkpoint's)
+seeds = False                     # the checkpoints are one config trained with different seeds: mean, sd and
+                                  # an interval over seeds and items together, instead of a trajectory
+compare = ''                      # [a/results.json,b/results.json]: two configs, a paired test per task
 batch_size = 256
 max_new_tokens = 25               # captions (babylmms-eval generates up to 25 tokens)
 bootstrap = 1000                  # resamples for bootstrap intervals (seeded)
@@ -72,13 +88,25 @@ class Mode:
 
 # ------------------------------------------------------------------- the model's readouts, batched and cached
 
+def load_picture(pixels, k, size):
+    """The picture of a key as the model sees it (decode.load_image, a crop box cut first), kept in pixels; a
+    blank key is its colour."""
+    if k not in pixels:
+        path, box = k
+        if path == '<blank>':
+            pixels[k] = np.full((size, size, 3), box, np.uint8)
+        else:
+            pixels[k] = load_image(path, size, box)
+    return pixels[k]
+
 class Engine:
     """The readouts of one model over image keys ((path, crop box or None), formats.image_key) and texts, in
     batches, each result cached: every task, and each of its controls, asks through here. A picture goes
     through the ViT once (model.picture_features) for every readout, task and control that shows it."""
 
-    def __init__(self, model, enc, lowercase, readout, ctx, batch_size, max_new_tokens):
-        self.model, self.enc, self.lower, self.readout, self.ctx = model, enc, lowercase, readout, ctx
+    def __init__(self, model, enc, form, readout, ctx, batch_size, max_new_tokens):
+        self.model, self.enc, self.readout, self.ctx = model, enc, readout, ctx
+        self.normalise = normaliser(form)  # every text as training heard it (tokenizer.normaliser)
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.size, self.block, self.eot = model.config.image_size, model.config.block_size, enc.eot_token
         self.pixels, self.features, self.emb, self.temb, self.nll = {}, {}, {}, {}, {}
@@ -97,15 +125,7 @@ class Engine:
         return text
 
     def load(self, k):
-        """The picture of a key as the model sees it (decode.load_image, a crop box cut first); a blank key
-        is its colour."""
-        if k not in self.pixels:
-            path, box = k
-            if path == '<blank>':
-                self.pixels[k] = np.full((self.size, self.size, 3), box, np.uint8)
-            else:
-                self.pixels[k] = load_image(path, self.size, box)
-        return self.pixels[k]
+        return load_picture(self.pixels, k, self.size)
 
     def mean_colour(self, keys):
         """The mean colour of (up to 200 of) the pictures: the image-blind control's blank picture."""
@@ -122,7 +142,7 @@ class Engine:
         return torch.from_numpy(np.stack([self.load(k) for k in keys])).to(self.device)
 
     def tokens(self, texts):
-        return self.enc.encode_ordinary_batch([t.lower() if self.lower else t for t in texts])
+        return self.enc.encode_ordinary_batch([self.normalise(t) for t in texts])
 
     def text_batch(self, texts):
         return (x.to(self.device) for x in text_batch(self.tokens(texts), self.eot, self.block))
@@ -222,7 +242,7 @@ class Engine:
             prefix = self.prefixes(chunk)
             with self.ctx:
                 captions = self.model.prefix_generate(prefix, self.max_new_tokens, self.eot)
-            out += [self.enc.decode(t) for t in captions]
+            out += [self.enc.decode(t).strip() for t in captions]  # the leading space is the form's
         return out
 
 # -------------------------------------------------------------------------- answers: the model's, or a file's
@@ -263,32 +283,68 @@ def is_finite_number(x):
 
 # ----------------------------------------------------------------------------- the run over tasks
 
-def run_task(task, answer, how, cfg):
-    """One task's summary, its blind controls beside it; None when there is nothing to score it by. Items
-    whose pictures cannot be used are left out and listed in the summary's skipped_items."""
+def towers_read(readout_name, how):
+    """The towers a task's readout reads (model.USES): surprise the temporal model's, generation the caption
+    decoder's, picture cosines and probes the vision tower's (the joint-space head is a fixed linear map of
+    it), a text readout its objective's."""
+    if readout_name == 'surprise':
+        return USES['temporal']
+    if readout_name == 'generation':
+        return USES['caption']
+    if 'image' in readout_name:
+        return ('vision',)
+    if how == 'similarity':
+        return USES['contrastive']
+    return USES['caption']
+
+def not_answerable(task, readout_name, reason):
+    """The summary of a task the checkpoint cannot answer: n/a, with the reason."""
+    return dict(kind=task['kind'], n=len(task['items']), score=None, chance=None, interval=None, metric=None,
+                readout=readout_name, na=reason, controls={})
+
+def run_task(task, answer, how, cfg, run):
+    """One task's summary, its blind controls and skill-free baselines beside it; None when there is nothing
+    to score it by. Items whose pictures cannot be used are left out and listed in skipped_items. run: the
+    checkpoint's trained towers and picture loader (answer None: the baselines alone)."""
     kind = KINDS[task['kind']]
     task, dropped = check_images(task, cfg['bench_dir'])
     for line in dropped:
         print(f"warning: {line}", file=sys.stderr)
-    modes = ('main',) + (kind.CONTROLS if cfg['controls'] else ())
-    summaries = {}
-    for mode_name in modes:
-        answers = answer(task, mode_name)
-        if answers is not None:
-            summaries[mode_name] = kind.score(task, answers, cfg['bootstrap'], cfg['seed'])
-    if 'main' not in summaries:  # a scores file without this task
-        return None
-    out = summaries.pop('main')
     readout_name = 'scores_file'
     if how is not None:
         readout_name = kind.readout(task, how)
+        untrained = [t for t in towers_read(readout_name, how) if t not in run['trained']]
+        if untrained:
+            return not_answerable(task, readout_name, f"the {', '.join(untrained)} tower(s) never trained")
+    summaries = {}
+    if answer is not None:
+        for mode_name in ('main',) + (kind.CONTROLS if cfg['controls'] else ()):
+            answers = answer(task, mode_name)
+            if answers is not None:
+                summaries[mode_name] = kind.score(task, answers, cfg['bootstrap'], cfg['seed'])
+        if 'main' not in summaries:  # a scores file without this task
+            return None
+    found = {}
+    if cfg['baselines'] or answer is None:
+        found = skill_free.scores(task, kind, run['load'], cfg['bootstrap'], cfg['seed'])
+    if answer is None:  # --baselines_only: the best of them is the row's score
+        if not found:
+            return None
+        best = max(found, key=lambda name: found[name]['score'])
+        summaries['main'] = found[best]
+        readout_name = f"baseline: {SHORT.get(best, best)}"
+    out = summaries.pop('main')
     out.update(kind=task['kind'], file=os.path.relpath(task['file']), readout=readout_name,
                controls={m: dict(score=r['score'], interval=r['interval']) for m, r in summaries.items()})
+    if found:
+        out['baselines'] = {name: dict(score=r['score'], interval=r['interval']) for name, r in found.items()}
+    if answer is not None and found:
+        out.update(skill_free.judge(out))
     if dropped:
         out['skipped_items'] = dropped
     return out
 
-def run_tasks(found, answer, how, cfg):
+def run_tasks(found, answer, how, cfg, run):
     """Every found task (tqdm over tasks); a task whose file is malformed is reported, the rest go on."""
     from tqdm import tqdm
     out, errors = {}, {}
@@ -297,7 +353,7 @@ def run_tasks(found, answer, how, cfg):
             task = load_task(key, *found[key])
             if task is None:  # no kind scores it (DevBench's RSA tasks)
                 continue
-            summary = run_task(task, answer, how, cfg)
+            summary = run_task(task, answer, how, cfg, run)
         except BenchError as e:
             errors[key] = str(e)
             print(f"error: {e}", file=sys.stderr)
@@ -331,7 +387,7 @@ def open_model(path, cfg):
     """(Engine, run info) for a checkpoint: its own tokenizer, the readout, autocast."""
     model, ck = from_checkpoint(path, cfg['device'])
     train_cfg = ck.get('config') or {}
-    enc, lowercase, corpus = checkpoint_text(path, ck, cfg['data_dir'])
+    enc, form, corpus = checkpoint_text(path, ck, cfg['data_dir'])
     weights = {k: float(train_cfg.get(f'{k}_weight', 1.0)) for k in OBJECTIVES}
     device_type = 'cuda' if cfg['device'].startswith('cuda') else 'cpu'
     dtype_ = cfg['dtype']
@@ -339,10 +395,21 @@ def open_model(path, cfg):
         dtype_ = 'bfloat16' if bf16_supported(device_type) else 'float32'
     how = readout_for(weights, cfg['readout'])
     info = dict(ckpt=path, step=ck.get('iter_num'), age_days=data_age(ck), readout=how, objectives=weights,
-                dtype=dtype_, corpus=corpus)
-    engine = Engine(model, enc, lowercase, how, autocast(device_type, dtype_), cfg['batch_size'],
+                dtype=dtype_, corpus=corpus, trained_towers=sorted(trained_towers(ck)))
+    engine = Engine(model, enc, form, how, autocast(device_type, dtype_), cfg['batch_size'],
                     cfg['max_new_tokens'])
     return engine, info
+
+def trained_towers(ck):
+    """The towers a checkpoint's weights were trained in: train.py records them; for an older checkpoint,
+    those its objectives use (model.USES) but the frozen ones, or every tower if it started from another."""
+    if 'trained_towers' in ck:
+        return set(ck['trained_towers'])
+    cfg = ck.get('config') or {}
+    if cfg.get('init_from', 'scratch') != 'scratch':
+        return set(TOWERS)
+    frozen = set(str(cfg.get('freeze', '')).split(','))
+    return {t for k in OBJECTIVES if float(cfg.get(f'{k}_weight', 1.0)) for t in USES[k]} - frozen
 
 def corpus_meta(data_dir, path):
     try:
@@ -353,7 +420,7 @@ def corpus_meta(data_dir, path):
                          "--data_dir=<the corpus it was trained on>") from None
 
 def checkpoint_text(path, ck, data_dir):
-    """(tokenizer, lowercase, corpus) that a checkpoint reads text with: the ones it carries (train.py
+    """(tokenizer, text_form, corpus) that a checkpoint reads text with: the ones it carries (train.py
     saves them), refused if --data_dir's corpus has another tokenizer; an older checkpoint's, from its
     corpus."""
     data = ck.get('data') or {}
@@ -367,7 +434,7 @@ def checkpoint_text(path, ck, data_dir):
                                      "prepared again?); the checkpoint carries its own: evaluate without "
                                      "--data_dir")
             corpus = data_dir or data.get('data_dir')
-            return record_tokenizer(record, path), data.get('lowercase', True), corpus
+            return record_tokenizer(record, path), checkpoint_text_form(data, path), corpus
         data_dir = data_dir or (ck.get('config') or {}).get('data_dir') or data.get('data_dir', '')
         meta = corpus_meta(data_dir, path)
         enc = load_tokenizer(tokenizer_path(data_dir, meta))
@@ -375,111 +442,18 @@ def checkpoint_text(path, ck, data_dir):
         raise SystemExit(f"{path}: cannot read its tokenizer: {e}") from None
     print(f"warning: {path} is from an older train.py and does not carry its tokenizer: reading text with "
           f"{data_dir}'s, which must be the one it was trained with", file=sys.stderr)
-    return enc, meta.get('args', {}).get('lowercase', True), data_dir
+    return enc, corpus_text_form(meta), data_dir
 
-# -------------------------------------------------------------------------- the table, the report, the figure
+def checkpoint_text_form(data, path):
+    """The text_form a checkpoint was trained with; one from before it was recorded trained on utterances
+    encoded bare, and is scored the same way (its words would be better heard: train it again)."""
+    if 'text_form' in data:
+        return data['text_form']
+    print(f"warning: {path} was trained on utterances encoded without a leading space (an older prepare.py): "
+          "its texts are scored the same way", file=sys.stderr)
+    return text_form(data.get('lowercase', True), leading_space=False)
 
-def fmt(x):
-    return '-' if x is None else f"{x:.3f}"
-
-def control_scores(t):
-    c = t.get('controls', {})
-    return fmt(c.get('text_blind', {}).get('score')), fmt(c.get('image_blind', {}).get('score'))
-
-def table(run):
-    w = max([26] + [len(k) for k in run['tasks']])
-    head = (f"{'task':{w}s} {'n':>5s} {'score':>6s} {'chance':>6s} {'95% interval':>15s}  {'readout':25s} "
-            f"{'text-blind':>10s} {'image-blind':>11s}")
-    rows = [head, '-' * len(head)]
-    for k, t in run['tasks'].items():
-        iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
-        interval = f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-'
-        rows.append(f"{k:{w}s} {t['n']:5d} {fmt(t['score']):>6s} {fmt(t['chance']):>6s} {interval:>15s}  "
-                    f"{t['readout'][:25]:25s} {text_blind:>10s} {image_blind:>11s}")
-    overall = run['leaderboard']['overall']
-    rows.append(f"DevCV leaderboard overall (11 tasks, a missing one counts 0): {overall:.3f}")
-    if run['machine_devbench']:
-        summary = ', '.join(f"{k} {v:.3f}" for k, v in run['machine_devbench'].items())
-        rows.append(f"Machine-DevBench: {summary}")
-    return '\n'.join(rows)
-
-def trajectory(runs):
-    """report.md's table of each task's score over the runs (steps, and the age of the data seen)."""
-    keys = list(dict.fromkeys(k for r in runs for k in r['tasks']))
-    heads = []
-    for r in runs:
-        age = f" ({r['age_days']:.0f} d)" if r.get('age_days') is not None else ''
-        heads.append(f"step {r.get('step')}{age}")
-    lines = ['## Trajectory', '', '| task | ' + ' | '.join(heads) + ' |', '|---' * (len(runs) + 1) + '|']
-    for k in keys:
-        lines.append(f"| {k} | " + ' | '.join(fmt(r['tasks'].get(k, {}).get('score')) for r in runs) + ' |')
-    return lines
-
-def report(runs, path):
-    """report.md: the table of the last run, the trajectory over runs, and a figure (matplotlib, if
-    installed)."""
-    last, lines = runs[-1], [f"# Evaluation (EVAL_VERSION {EVAL_VERSION})", '']
-    lines += [f"- {r['ckpt']}: step {r.get('step')}, age of data seen {fmt(r.get('age_days'))} days, readout "
-              f"{r.get('readout')}, {r['seconds']:.0f} s" for r in runs] + ['']
-    lines += ['| task | n | score | chance | 95% interval | readout | text-blind | image-blind |',
-              '|---' * 8 + '|']
-    for k, t in last['tasks'].items():
-        iv, (text_blind, image_blind) = t.get('interval'), control_scores(t)
-        interval = f'{iv[0]:.3f}-{iv[1]:.3f}' if iv else '-'
-        lines.append(f"| {k} | {t['n']} | {fmt(t['score'])} | {fmt(t['chance'])} | {interval} | "
-                     f"{t['readout']} | {text_blind} | {image_blind} |")
-    lines += ['', f"DevCV leaderboard overall: {last['leaderboard']['overall']:.3f}; Machine-DevBench: "
-              + json.dumps({k: round(v, 3) for k, v in last['machine_devbench'].items()}), '']
-    if len(runs) > 1:
-        lines += trajectory(runs)
-    try:
-        figure(runs, os.path.join(os.path.dirname(path), 'report.png'))
-        lines += ['', '![scores](report.png)']
-    except ImportError:
-        lines += ['', '(no figure: matplotlib is not installed)']
-    atomic_write(path, '\n'.join(lines) + '\n')
-
-def figure(runs, path):
-    """Bars of each task's score against chance (one run), or each task's score over the runs."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    keys = [k for k, t in runs[-1]['tasks'].items() if t['score'] is not None]
-    if len(runs) == 1:
-        fig = bar_figure(plt, runs[0]['tasks'], keys)
-    else:
-        fig = trajectory_figure(plt, runs, keys)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format='png')
-    plt.close(fig)
-
-def bar_figure(plt, tasks_, keys):
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(keys) + 1))
-    chance = [np.nan if tasks_[k]['chance'] is None else tasks_[k]['chance'] for k in keys]
-    ax.barh(range(len(keys)), [tasks_[k]['score'] for k in keys], color='tab:blue', label='score')
-    ax.scatter(chance, range(len(keys)), marker='|', s=200, color='k', label='chance', zorder=3)
-    ax.set_yticks(range(len(keys)), keys, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.legend(fontsize=7)
-    return fig
-
-def trajectory_figure(plt, runs, keys):
-    cols = 4
-    rows = math.ceil(len(keys) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.2 * rows), squeeze=False)
-    for ax, k in zip(axes.flat, keys):
-        ax.plot([r.get('step') for r in runs], [r['tasks'].get(k, {}).get('score') for r in runs], 'o-')
-        if runs[-1]['tasks'][k]['chance'] is not None:
-            ax.axhline(runs[-1]['tasks'][k]['chance'], ls='--', color='k', lw=0.8)
-        ax.set_title(k, fontsize=8)
-        ax.set_xlabel('step', fontsize=7)
-    for ax in axes.flat[len(keys):]:
-        ax.axis('off')
-    return fig
-
-# ----------------------------------------------------------------------------- main
+# ----------------------------------------------------------------------------- settings and main
 
 def checkpoints(spec):
     """'a.pt', '[a.pt,b.pt]', "['a.pt', 'b.pt']" or a glob -> the list of checkpoint paths."""
@@ -490,7 +464,7 @@ def check_settings(cfg):
     """Every setting's value, before any work (configurator.require names the setting)."""
     require('readout', cfg['readout'], cfg['readout'] in ('auto',) + READOUTS, f"auto or one of {READOUTS}")
     require('dtype', cfg['dtype'], cfg['dtype'] in ('auto',) + DTYPES, f"auto or one of {DTYPES}")
-    for key in ('batch_size', 'max_new_tokens', 'bootstrap'):
+    for key in ('batch_size', 'max_new_tokens', 'bootstrap', 'image_size'):
         require(key, cfg[key], cfg[key] >= 1, "at least 1")
     require('bench_dir', cfg['bench_dir'], os.path.isdir(cfg['bench_dir']), "a folder of benchmarks")
     if cfg['scores_file']:
@@ -513,7 +487,12 @@ def chosen_tasks(found, problems, cfg):
 def evaluate_one(path, found, problems, cfg):
     """One run: a checkpoint's (or the scores file's) results on every found task."""
     t0 = time.time()
-    if cfg['scores_file']:
+    pictures = {}
+    run = dict(trained=set(TOWERS), load=lambda k: load_picture(pictures, k, cfg['image_size']))
+    if cfg['baselines_only']:
+        engine, answer = None, None
+        info = dict(ckpt=path, step=None, age_days=None, readout='skill-free baselines')
+    elif cfg['scores_file']:
         engine, (answer, tasks_named) = None, file_answers(path)
         info = dict(ckpt=path, step=None, age_days=None, readout='scores_file')
         unknown = sorted(tasks_named - set(found))
@@ -526,8 +505,9 @@ def evaluate_one(path, found, problems, cfg):
     else:
         engine, info = open_model(path, cfg)
         answer = model_answers(engine)
+        run = dict(trained=set(info['trained_towers']), load=engine.load)
     with torch.no_grad():
-        tasks_, errors = run_tasks(found, answer, engine.readout if engine else None, cfg)
+        tasks_, errors = run_tasks(found, answer, engine.readout if engine else None, cfg, run)
     return dict(info, seconds=time.time() - t0, tasks=tasks_, leaderboard=leaderboard(tasks_),
                 machine_devbench=mdb_summary(tasks_), errors=dict(problems, **errors))
 
@@ -535,6 +515,11 @@ def main(cfg):
     """Runs evaluate.py with a config dict (the globals above, resolved, as configure returns them); returns
     the runs, as results.json holds them."""
     check_settings(cfg)
+    if cfg['compare']:
+        paths = checkpoints(cfg['compare'])
+        require('compare', cfg['compare'], len(paths) == 2, "two results.json files, [a,b]")
+        print('\n'.join(comparison(paths, cfg['bootstrap'], cfg['seed'])))
+        return None
     found, problems = chosen_tasks(*discover(cfg['bench_dir']), cfg)
     if not found and problems:  # the tasks asked for are there, but only under key@folder
         raise SystemExit('; '.join(problems.values()))
@@ -544,8 +529,13 @@ def main(cfg):
     for problem in problems.values():
         print(f"warning: {problem}", file=sys.stderr)
     # one evaluation writes an out_dir at a time; an unwritable one is found now, not after the work
-    paths = [cfg['scores_file']] if cfg['scores_file'] else checkpoints(cfg['ckpt'])
-    require('ckpt', cfg['ckpt'], paths, "a checkpoint, a list of them or a glob that matches some")
+    if cfg['baselines_only']:
+        paths = ['skill-free baselines']
+    elif cfg['scores_file']:
+        paths = [cfg['scores_file']]
+    else:
+        paths = checkpoints(cfg['ckpt'])
+        require('ckpt', cfg['ckpt'], paths, "a checkpoint, a list of them or a glob that matches some")
     with hold_lock(cfg['out_dir'], 'evaluate.py'):
         runs = []
         for path in paths:
@@ -553,17 +543,8 @@ def main(cfg):
             runs.append(run)
             print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")
             print(table(run))
-        write_results(runs, cfg)
+        write_results(runs, cfg, EVAL_VERSION)
     return runs
-
-def write_results(runs, cfg):
-    results = json.dumps(dict(eval_version=EVAL_VERSION, config=cfg, runs=runs), indent=1, default=float)
-    try:
-        atomic_write(os.path.join(cfg['out_dir'], 'results.json'), results)
-        report(runs, os.path.join(cfg['out_dir'], 'report.md'))
-    except OSError as e:
-        raise SystemExit(f"cannot write the results to {cfg['out_dir']}: {e.strerror}") from None
-    print(f"wrote {cfg['out_dir']}/results.json and {cfg['out_dir']}/report.md")
 
 if __name__ == '__main__':
     from configurator import configure

@@ -7,6 +7,7 @@ DevBench's human alignment, and the leaderboards over tasks. Each is a pure func
 """
 import math
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -88,15 +89,19 @@ def wilson(p, n, z=1.96):
     return [max(0.0, centre - half), min(1.0, centre + half)]
 
 def mean_and_interval(credits):
-    """score: the mean of per-item credits; interval: its Wilson interval."""
+    """score: the mean of per-item credits; interval: its Wilson interval; per_item: the credits, in item
+    order (over_seeds and paired_difference resample them)."""
     score = float(np.mean(credits))
-    return dict(score=score, interval=wilson(score, len(credits)))
+    return dict(score=score, interval=wilson(score, len(credits)), per_item=[float(c) for c in credits])
 
 def choice_accuracy(credits, n_options, metric='acc'):
     """A forced-choice task's summary: n, metric, score and interval of the per-item credits, and chance (the
     mean over items of 1 / their number of options)."""
     chance = float(np.mean([1 / k for k in n_options])) if n_options else None
     return dict(n=len(credits), metric=metric, **mean_and_interval(credits), chance=chance, metrics={})
+
+def percentiles(values):
+    return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
 
 def boot(stat, n, reps=1000, seed=0):
     """95% percentile interval of stat(indices) over reps resamples of the n items (with replacement),
@@ -106,7 +111,37 @@ def boot(stat, n, reps=1000, seed=0):
     vals = [v for v in vals if v is not None and not np.isnan(v)]
     if not vals:
         return None
-    return [float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))]
+    return percentiles(vals)
+
+def over_seeds(summaries, reps=1000, seed=0):
+    """One task's summaries from checkpoints of one config trained with different seeds: the mean and sd of
+    their scores, and a 95% interval from a bootstrap over seeds and items together (seeds resampled, then
+    items, the same items for every seed drawn), so that it holds both sources of noise. Over the seeds
+    alone where a task keeps no per-item credits (its metric is not a mean over items)."""
+    scores = np.array([s['score'] for s in summaries], float)
+    out = dict(n_seeds=len(scores), mean=float(scores.mean()),
+               sd=float(scores.std(ddof=1)) if len(scores) > 1 else None, scores=scores.tolist())
+    credits = [s.get('per_item') for s in summaries]
+    rng = np.random.default_rng(seed)
+    if all(c is not None for c in credits) and len({len(c) for c in credits}) == 1:
+        m = np.array(credits, float)
+        S, N = m.shape
+        values = [m[np.ix_(rng.integers(0, S, S), rng.integers(0, N, N))].mean() for _ in range(reps)]
+        return dict(out, interval=percentiles(values), interval_over='seeds and items')
+    values = [scores[rng.integers(0, len(scores), len(scores))].mean() for _ in range(reps)]
+    return dict(out, interval=percentiles(values), interval_over='seeds')
+
+def paired_difference(a, b, reps=1000, seed=0):
+    """Config a minus config b on the same items, a and b their per-item credits (seeds x items): each
+    item's credit averaged over its config's seeds, then a paired bootstrap over items of the mean
+    difference: its 95% interval and a two-sided p (twice the share of resamples on the far side of 0)."""
+    d = np.asarray(a, float).mean(0) - np.asarray(b, float).mean(0)
+    rng = np.random.default_rng(seed)
+    values = np.array([d[rng.integers(0, len(d), len(d))].mean() for _ in range(reps)])
+    p = min(1.0, 2 * min(np.mean(values <= 0), np.mean(values >= 0)))
+    interval = percentiles(values)
+    return dict(n=len(d), difference=float(d.mean()), interval=interval, p=float(p),
+                beyond_noise=bool(interval[0] > 0 or interval[1] < 0))
 
 # ----------------------------------------------------------------------- the metrics of particular benchmarks
 
@@ -134,6 +169,34 @@ def merged_bin(label):
     if str(label).replace(' ', '') in ('[1,2)', '[2,4)'):
         return '[1,4)'
     return str(label)
+
+MIN_BIN = 5  # items: a smaller frequency bin is merged with its neighbour
+
+def bin_edges(label):
+    m = re.fullmatch(r"\[(\d+),(\d+)\)", str(label).replace(' ', ''))
+    return (int(m[1]), int(m[2])) if m else None
+
+def merge_small_bins(bins, least=MIN_BIN):
+    """Frequency-bin labels ('[4,8)') with every bin of fewer than `least` items merged into its lower
+    neighbour (the lowest into the one above), until none is left: in bin_mean a bin holding one word would
+    weigh as much as one of 60. Returns (the items' labels, {old label: merged label}); labels that are not
+    a range ('unknown') stay as they are."""
+    labels = [str(b) for b in bins]
+    merged = {}
+    while True:
+        counts = Counter(b for b in labels if bin_edges(b))
+        order = sorted(counts, key=lambda b: bin_edges(b)[0])
+        small = [b for b in order if counts[b] < least]
+        if not small or len(order) < 2:
+            return labels, merged
+        i = order.index(small[0])
+        other = order[i - 1] if i > 0 else order[i + 1]
+        (lo_a, hi_a), (lo_b, hi_b) = bin_edges(small[0]), bin_edges(other)
+        new = f"[{min(lo_a, lo_b)},{max(hi_a, hi_b)})"
+        for old in (small[0], other):
+            merged.update({k: new for k, v in merged.items() if v == old})
+            merged[old] = new
+        labels = [new if b in (small[0], other) else b for b in labels]
 
 def bin_mean(correct, bins):
     """The mean over frequency bins of each bin's accuracy (Machine-DevBench's lexical score)."""

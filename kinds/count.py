@@ -1,7 +1,8 @@
 """
 Counting and subitizing (DevCV): "How many balls do you see?". A base model answers with the number whose
 phrase fits the picture best, of "zero balls" .. "ten balls" (the corpus says these words); a generated answer
-is read for its first number, as the toolbox reads it. Score: accuracy (chance 1/11), Wilson interval.
+is read for its first number, as the toolbox reads it. Score: accuracy with a Wilson interval; chance is a
+guess among the counts the suite asks for (1/3 for subitizing), not among all eleven.
 Who-has-more (choice.compare_options) asks for a count of each picture with the same request, Count.
 """
 from dataclasses import dataclass
@@ -66,5 +67,8 @@ def score(task, answers, reps=1000, seed=0):
     require_answers(task, answers, [it['id'] for it in items])
     credits = [item_credit(it, answers[it['id']]) for it in items]
     out = choice_accuracy(credits, [len(it['options']) for it in items])
-    out['metrics']['acc'] = out['score']
+    # chance is a guess among the answers the suite allows (1-3 for subitizing), not among all 11 numbers
+    answers_allowed = {it['value'] for it in items}
+    out['chance'] = 1 / len(answers_allowed) if answers_allowed else None
+    out['metrics'].update(acc=out['score'], answers_allowed=sorted(answers_allowed))
     return out

@@ -19,6 +19,7 @@ from configurator import configure
 from kinds import KINDS
 from test_kinds import FORMATS, needs_formats, placeholders
 from test_train import TINY as TRAIN_TINY
+from tokenizer import corpus_text_form, normaliser, text_form, tokenizer_record
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / 'golden' / 'tiny_results.json'
@@ -61,7 +62,8 @@ def test_engine_encodes_each_picture_once_and_answers_as_the_model_does(monkeypa
     monkeypatch.setattr(model, 'picture_features', counted)
     results = {}
     for readout in ('similarity', 'nll'):
-        engine = evaluate.Engine(model, enc, True, readout, evaluate.autocast('cpu', 'float32'), 3, 5)
+        ctx = evaluate.autocast('cpu', 'float32')
+        engine = evaluate.Engine(model, enc, text_form(True), readout, ctx, 3, 5)
         engine.pixels.update(pixels)
         requests = [Match(k, t) for k in keys[:4] for t in ('the ball', 'a red cup')]
         for mode in (evaluate.Mode(), evaluate.Mode('text_blind'), evaluate.Mode('image_blind', (9, 9, 9))):
@@ -150,10 +152,12 @@ def random_checkpoint(tmp_path, step=0):
     from tokenizer import save_tokenizer, train_bpe
     corpus = tmp_path / 'corpus'
     corpus.mkdir(exist_ok=True)
-    ranks = train_bpe(['look at the ball', 'a red cup', 'two balls', 'the dog is on the table'] * 3, 300)
+    heard = normaliser(text_form(True))
+    texts = ['look at the ball', 'a red cup', 'two balls', 'the dog is on the table']
+    ranks = train_bpe([heard(t) for t in texts] * 3, 300)
     save_tokenizer(ranks, corpus / 'tokenizer.tiktoken')
     (corpus / 'meta.json').write_text(json.dumps(dict(tokenizer='tokenizer.tiktoken', eot_token=len(ranks),
-                                                      args=dict(lowercase=True))))
+                                                      args=dict(lowercase=True), text_form=text_form(True))))
     args = dict(TINY, image_size=64, vocab_size=64 * math.ceil((len(ranks) + 1) / 64))
     torch.manual_seed(0)
     model = BabyVLM(ModelConfig(**args), verbose=False)
@@ -189,6 +193,84 @@ def test_random_weights_sit_at_chance(tiny_bench, tmp_path, one_thread):
     report = (tmp_path / 'out' / 'report.md').read_text()
     assert '| labeled_s |' in report and '## Trajectory' in report
     assert (tmp_path / 'out' / 'report.png').stat().st_size > 0
+
+def test_scored_texts_are_encoded_as_training_heard_them(tiny_dataset, tiny_bench, tmp_path, monkeypatch,
+                                                        one_thread):
+    """The tokenisation contract (tokenizer.normaliser): every text the default suites score (options,
+    phrases, count and number words, gaze targets) is encoded as its words are inside a training utterance. For each
+    scored word the training split says, its scoring tokens occur in the stored tokens of an utterance that
+    says it; a bare 'floor' (f|l|oor) would not, since training only ever hears ' floor'."""
+    from model import BabyVLM, ModelConfig
+    from prepare import load_dataset, tokenizer_path
+    meta, arrays = load_dataset(tiny_dataset)
+    enc = evaluate.load_tokenizer(tokenizer_path(tiny_dataset, meta))
+    ckpt = random_checkpoint(tmp_path)  # random weights, with the tiny corpus' tokenizer and text form
+    saved = torch.load(ckpt, weights_only=True)
+    saved['model_args']['vocab_size'] = 64 * math.ceil((enc.n_vocab + 1) / 64)
+    saved['model'] = BabyVLM(ModelConfig(**saved['model_args']), verbose=False).state_dict()
+    saved['data'].update(tokenizer=tokenizer_record(tokenizer_path(tiny_dataset, meta)),
+                         text_form=corpus_text_form(meta))
+    torch.save(saved, ckpt)
+    scored, tokens = {}, evaluate.Engine.tokens
+
+    def recording(self, texts):
+        ids = tokens(self, texts)
+        scored.update(zip(texts, map(tuple, ids)))
+        return ids
+    monkeypatch.setattr(evaluate.Engine, 'tokens', recording)
+    run(f'--ckpt={ckpt}', f'--bench_dir={tiny_bench}', f'--out_dir={tmp_path / "out"}', '--bootstrap=10',
+        '--dtype=float32')
+    heard = normaliser(corpus_text_form(meta))
+    said = {}  # word -> the stored token ids of the training utterances that say it
+    utts, stored = arrays['utterances'], arrays['tokens']
+    for u in utts[utts['split'] == 0]:
+        ids = tuple(int(i) for i in stored[u['tok_start']:u['tok_start'] + u['tok_len']])
+        for word in set(enc.decode(list(ids)).split()):
+            said.setdefault(word, []).append(ids)
+    checked, missing = 0, []
+    for text, ids in scored.items():
+        words = heard(text).split()
+        assert ids == tuple(i for w in words for i in enc.encode_ordinary(heard(w))), text
+        for word in words:
+            if word not in said:
+                continue
+            checked += 1
+            word_ids = enc.encode_ordinary(heard(word))
+            n = len(word_ids)
+            if not any(list(u[i:i + n]) == word_ids for u in said[word] for i in range(len(u) - n + 1)):
+                missing.append((word, [enc.decode([i]) for i in word_ids]))
+    assert checked >= 50 and not missing, (checked, missing[:10])
+    assert any(ids == tuple(enc.encode_ordinary(' ball')) for ids in scored.values())
+
+
+def test_untrained_towers_are_na_and_seeds_aggregate(tiny_bench, tmp_path, one_thread):
+    """A checkpoint whose temporal tower never trained (temporal_weight 0) answers no surprise: VoE is n/a,
+    with the reason, and the other rows are scored, each beside its skill-free baselines and verdict. Two
+    checkpoints given as seeds of one config are summarised over seeds; --baselines_only needs none."""
+    paths = []
+    for step in (0, 100):
+        path = random_checkpoint(tmp_path, step)
+        saved = torch.load(path, weights_only=True)
+        saved['config']['temporal_weight'] = 0.0
+        torch.save(saved, path)
+        paths.append(path)
+    args = (f'--bench_dir={tiny_bench}', '--bootstrap=50', '--tasks=labeled_s,baby_leftright,voe',
+            '--dtype=float32')
+    runs = run(f'--ckpt=[{paths[0]},{paths[1]}]', '--seeds=True', f'--out_dir={tmp_path / "a"}', *args)
+    voe, leftright = runs[0]['tasks']['voe'], runs[0]['tasks']['baby_leftright']
+    assert voe['score'] is None and 'temporal' in voe['na']
+    assert {'thumbnail 4x4', 'colour histogram'} <= set(leftright['baselines'])
+    assert leftright['best_baseline']['score'] >= leftright['baselines']['thumbnail 4x4']['score']
+    assert isinstance(leftright['evidence'], bool) and len(leftright['per_item']) == leftright['n']
+    results = json.loads((tmp_path / 'a' / 'results.json').read_text())
+    assert set(results['over_seeds']) == {'labeled_s', 'baby_leftright'}
+    assert results['over_seeds']['labeled_s']['interval_over'] == 'seeds and items'
+    assert isinstance(results['over_seeds']['baby_leftright']['evidence'], bool)
+    report = (tmp_path / 'a' / 'report.md').read_text()
+    assert '## Over seeds' in report and 'n/a: voe: the temporal tower(s) never trained' in report
+    alone = run('--baselines_only=True', f'--out_dir={tmp_path / "b"}', *args)[0]['tasks']
+    assert alone['baby_leftright']['readout'].startswith('baseline: ')
+    assert alone['voe']['score'] == alone['voe']['baselines']['motion energy']['score']
 
 def test_settings_are_explicit_and_main_repeats(tiny_bench, tmp_path, one_thread):
     """main(cfg) reads only cfg: the module's globals stay as they were, and a second call gives the same

@@ -99,3 +99,58 @@ def test_frequency_bins_and_summaries():
     assert summary['overall'] == pytest.approx((0.4 + 0.7) / 2)
     board = S.leaderboard({'baby_count': dict(score=0.4, metrics=dict(acc=0.4, kl=1.0))})
     assert board['results'] == {'baby_count': {'acc': 0.4}} and board['overall'] == pytest.approx(0.4 / 11)
+
+def test_over_seeds_resamples_seeds_and_items():
+    """Three seeds of one config: mean and sd of their scores by hand; the interval over seeds and items is
+    wider than the one over items for a single seed (it holds the seeds' spread too), and a task without
+    per-item credits falls back to the seeds alone."""
+    g = np.random.default_rng(0)
+    credits = [(g.random(200) < p).astype(float) for p in (0.5, 0.6, 0.7)]
+    summaries = [dict(score=float(c.mean()), per_item=c.tolist()) for c in credits]
+    over = S.over_seeds(summaries, reps=2000)
+    means = [c.mean() for c in credits]
+    assert over['mean'] == pytest.approx(np.mean(means)) and over['sd'] == pytest.approx(np.std(means, ddof=1))
+    assert over['interval_over'] == 'seeds and items' and over['interval'][0] < over['mean'] < over['interval'][1]
+    one_seed = S.boot(lambda i: credits[1][i].mean(), 200, 2000)
+    assert over['interval'][1] - over['interval'][0] > one_seed[1] - one_seed[0]
+    seeds_only = S.over_seeds([dict(score=m) for m in means], reps=500)
+    assert seeds_only['interval_over'] == 'seeds' and min(means) <= seeds_only['interval'][0]
+    assert S.over_seeds([summaries[0]])['sd'] is None
+
+def test_paired_difference_tells_a_difference_from_noise():
+    """Two configs scored on the same 300 items: b is a's credits with 30 right answers turned wrong (a
+    difference of +0.1); c is a with 2 turned (+0.0067). Paired, the first is beyond noise and the second
+    is not, although the two configs' separate Wilson intervals overlap in both cases."""
+    g = np.random.default_rng(1)
+    a = (g.random((3, 300)) < 0.6).astype(float)
+    right = np.flatnonzero(a.min(0) == 1)
+    b, c = a.copy(), a.copy()
+    b[:, right[:30]] = 0
+    c[:, right[:2]] = 0
+    big, small = S.paired_difference(a, b), S.paired_difference(a, c)
+    assert big['difference'] == pytest.approx(0.1) and big['beyond_noise'] and big['p'] < 0.01
+    assert small['difference'] == pytest.approx(2 / 300)
+    assert not small['beyond_noise'] and small['p'] > 0.05
+    assert S.paired_difference(a, a)['difference'] == 0 and not S.paired_difference(a, a)['beyond_noise']
+
+def test_small_frequency_bins_merge_with_a_neighbour():
+    bins = ['[1,4)'] * 10 + ['[4,8)'] + ['[8,16)'] * 6 + ['[16,32)'] * 2 + ['unknown'] * 3
+    labels, merged = S.merge_small_bins(bins)
+    assert merged == {'[4,8)': '[1,8)', '[1,4)': '[1,8)', '[16,32)': '[8,32)', '[8,16)': '[8,32)'}
+    assert labels.count('[1,8)') == 11 and labels.count('[8,32)') == 8 and labels.count('unknown') == 3
+    assert S.merge_small_bins(['[1,4)'] * 5 + ['[4,8)'] * 5) == (['[1,4)'] * 5 + ['[4,8)'] * 5, {})
+    assert S.merge_small_bins(['[1,4)'] * 2)[0] == ['[1,4)'] * 2  # one bin: nothing to merge with
+
+def test_meteor_is_nltks_where_wordnet_is_installed():
+    """babylmms-eval's METEOR is nltk's, with Porter stems and WordNet synonyms: installed (README, "The
+    Optional extras"), stems match ('running' for 'runs'), which the exact variant never does. Without it,
+    the metric is named meteor_exact so the two are never compared by mistake."""
+    try:
+        from nltk.corpus import wordnet
+        wordnet.synsets('dog')
+    except Exception:
+        assert S.meteor_fn()[0] == 'meteor_exact'
+        pytest.skip('nltk and its WordNet data are not installed: the exact variant is in use')
+    name, fn = S.meteor_fn()
+    hyp, ref = ['the', 'dog', 'running'], ['the', 'dog', 'runs']
+    assert name == 'meteor' and fn(hyp, ref) > S.meteor(hyp, ref)
