@@ -1,7 +1,8 @@
 # The CPU quickstart: all three objectives on the nursery corpus
 # (python data/nursery/make.py; python prepare.py).
-# 1000 steps of ~0.40 s on 2 CPU cores with bf16 autocast (7 minutes), ~0.54 s in float32 (~11 minutes).
-# 2.2M parameters (vision 0.82M, text 0.90M with the nursery's 821-token vocabulary, connector and contrastive
+# 1000 steps of 0.19-0.41 s on 2 CPU cores with bf16 autocast (3-7 minutes), 0.46-0.54 s in float32 (8-9
+# minutes): the same kind of cloud machine, measured on two days (README.md, Performance).
+# 2.2M parameters (vision 0.82M, text 0.89M with the nursery's 734-token vocabulary, connector and contrastive
 # heads 0.03M each, temporal 0.43M); the model defaults of train.py are this size. What it learns: README.md.
 out_dir = 'out/baby_small'
 data_dir = 'data/nursery'

@@ -71,7 +71,8 @@ def test_answer_prior_is_the_commonest_gold():
     prior = B.prior_answers(choice_task(items))
     assert all(p.tolist() == [0, 0, 1] for p in prior.values()) and len(prior) == 10
     # a balanced suite: the earliest of the tied answers, right a third of the time
-    counts = dict(kind='count', items=[dict(id=str(i), gold=1 + i % 3, options=[None] * 11) for i in range(9)])
+    items = [dict(id=str(i), gold=1 + i % 3, options=[None] * 11) for i in range(9)]
+    counts = dict(kind='count', items=items)
     assert {int(p.argmax()) for p in B.prior_answers(counts).values()} == {1}
     with pytest.raises(B.NotApplicable):  # the right picture always first: the format's order
         B.prior_answers(choice_task([dict(id=str(i), gold=0, options=[None] * 2) for i in range(5)]))

@@ -33,11 +33,14 @@ def recording_ids(out):
     return [r['id'] for r in json.loads((Path(out) / 'meta.json').read_text())['recordings']]
 
 def texts(out):
-    """Every utterance of a prepared dataset, decoded."""
+    """Every utterance of a prepared dataset, decoded, without the leading space every one is stored with
+    (tokenizer.normaliser)."""
     meta, data = prepare.load_dataset(out)
     enc, tokens = load_tokenizer(prepare.tokenizer_path(out, meta)), data['tokens']
-    return [enc.decode(tokens[s:s + n].tolist()) for s, n in zip(data['utterances']['tok_start'],
-                                                                 data['utterances']['tok_len'])]
+    stored = [enc.decode(tokens[s:s + n].tolist()) for s, n in zip(data['utterances']['tok_start'],
+                                                                   data['utterances']['tok_len'])]
+    assert all(t.startswith(' ') for t in stored)
+    return [t[1:] for t in stored]
 
 def evaluate_run(*argv):
     return evaluate.main(configure(dict(vars(evaluate)), list(argv), quiet=True))

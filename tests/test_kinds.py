@@ -94,8 +94,9 @@ def test_vdr_exact_and_adjacent(tmp_path):
     assert m['score'] == 0.25 and m['metrics']['acc_adjacent'] == 0.5
 
 def test_machine_devbench_bins(tmp_path):
-    bins = ['[1,2)', '[2,4)', '[2,4)', '[4,8)', '[4,8)', '[0,1)']
-    ok = [True, False, False, True, True, False]
+    # five of each item, so that no bin is under scoring.MIN_BIN and only the published merge applies
+    bins = ['[1,2)', '[2,4)', '[2,4)', '[4,8)', '[4,8)', '[0,1)'] * 5
+    ok = [True, False, False, True, True, False] * 5
     items = [dict(word='w', caption_positive='a w', image_positive=f'p{i}.jpg', image_negative=f'n{i}.jpg',
                   frequency_bin=b) for i, b in enumerate(bins)]
     path = tmp_path / 'Lexical' / 'Nouns' / 'manifest_nouns_cartoon.json'
@@ -104,7 +105,7 @@ def test_machine_devbench_bins(tmp_path):
     task = load(lexical.load, path)
     m = score(task, {str(i): [1.0, 0.0] if o else [0.0, 1.0] for i, o in enumerate(ok)})
     assert task['kind'] == 'lexical' and m['score'] == pytest.approx((1 / 3 + 1 + 0) / 3)
-    assert m['metrics']['acc_items'] == pytest.approx(3 / 6)
+    assert m['metrics']['acc_items'] == pytest.approx(3 / 6) and m['metrics']['merged_bins'] == {}
     assert found_tasks(tmp_path)['md_nouns_cartoon']['kind'] == 'lexical'   # not the grammatical loader's
 
 def test_number_phrases_and_regions():

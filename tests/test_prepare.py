@@ -83,7 +83,7 @@ def test_tokens_round_trip_and_splits_by_recording(tmp_path):
     assert enc.n_vocab == meta['vocab_size'] and enc.eot_token == meta['eot_token']
     texts = [enc.decode(data['tokens'][u['tok_start']:u['tok_start'] + u['tok_len']].tolist())
              for u in data['utterances']]
-    assert set(texts) <= set(WORDS) and len(texts) == 6 * 4
+    assert set(texts) <= {' ' + w for w in WORDS} and len(texts) == 6 * 4  # as heard: a leading space
     splits = {}
     for rec, split in zip(data['frame_index']['recording'], data['frame_index']['split']):
         assert splits.setdefault(rec, split) == split  # never split inside a recording
@@ -256,7 +256,7 @@ def test_pair_inputs_llava_manifest_and_captioned_images(tmp_path):
     enc = load_tokenizer(tmp_path / 'out' / 'tokenizer.tiktoken')
     texts = [enc.decode(data['tokens'][u['tok_start']:u['tok_start'] + u['tok_len']].tolist())
              for u in data['utterances']]
-    assert "look at the dog" in texts and 'the cat sleeps' in texts and 'escape' not in texts
+    assert " look at the dog" in texts and ' the cat sleeps' in texts and ' escape' not in texts
     assert any('passwd' in p or 'outside' in p for p in meta['problems'])
     # the multi-turn record links each utterance to its own image, the clip to all eight frames
     spans = [u['frame_last'] - u['frame_first'] + 1 for u in data['utterances']]

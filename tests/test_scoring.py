@@ -109,8 +109,10 @@ def test_over_seeds_resamples_seeds_and_items():
     summaries = [dict(score=float(c.mean()), per_item=c.tolist()) for c in credits]
     over = S.over_seeds(summaries, reps=2000)
     means = [c.mean() for c in credits]
-    assert over['mean'] == pytest.approx(np.mean(means)) and over['sd'] == pytest.approx(np.std(means, ddof=1))
-    assert over['interval_over'] == 'seeds and items' and over['interval'][0] < over['mean'] < over['interval'][1]
+    assert over['mean'] == pytest.approx(np.mean(means))
+    assert over['sd'] == pytest.approx(np.std(means, ddof=1))
+    assert over['interval_over'] == 'seeds and items'
+    assert over['interval'][0] < over['mean'] < over['interval'][1]
     one_seed = S.boot(lambda i: credits[1][i].mean(), 200, 2000)
     assert over['interval'][1] - over['interval'][0] > one_seed[1] - one_seed[0]
     seeds_only = S.over_seeds([dict(score=m) for m in means], reps=500)
