@@ -71,12 +71,16 @@ class PixelEngine:
         self.name, self.load = name, load
         self.cache = {}
 
+    def of_picture(self, key, fn):
+        """fn of a picture, once per picture (an engine serves one baseline, so one value a key)."""
+        if key not in self.cache:
+            self.cache[key] = fn(self.load(key))
+        return self.cache[key]
+
     def feature(self, key):
         if self.name not in FEATURES:
             raise NotApplicable(self.name)
-        if key not in self.cache:
-            self.cache[key] = FEATURES[self.name](self.load(key))
-        return self.cache[key]
+        return self.of_picture(key, FEATURES[self.name])
 
     def likeness(self, a, b):
         """How alike two pictures are: histogram intersection, or minus the thumbnails' distance."""
@@ -88,9 +92,7 @@ class PixelEngine:
     def area(self, key):
         if self.name != 'salient area':
             raise NotApplicable(self.name)
-        if key not in self.cache:
-            self.cache[key] = salient_area(self.load(key))
-        return self.cache[key]
+        return self.of_picture(key, salient_area)
 
     def track(self, request):
         """Motion energy in the exit's region over the later half of the frames (the kinds' Track)."""

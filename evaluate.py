@@ -49,8 +49,8 @@ from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, autocast, bf16_su
 from prepare import load_dataset, tokenizer_path
 from report import SHORT, comparison, table, write_results
 from scoring import leaderboard, mdb_summary
-from tokenizer import (corpus_text_form, load_tokenizer, normaliser, record_tokenizer, same_tokenizer,
-                       text_form, tokenizer_record)
+from tokenizer import (corpus_text_form, load_tokenizer, normaliser, record_tokenizer, recorded_text_form,
+                       same_tokenizer, tokenizer_record)
 
 # bump whenever a loader, readout, prompt or metric changes: scores are comparable within one version
 EVAL_VERSION = '1.2'
@@ -302,10 +302,19 @@ def not_answerable(task, readout_name, reason):
     return dict(kind=task['kind'], n=len(task['items']), score=None, chance=None, interval=None, metric=None,
                 readout=readout_name, na=reason, controls={})
 
+def baseline_scores(task, kind, run, cfg):
+    """The task's skill-free baselines (baselines.scores): once per task and picture size for all the runs of
+    one evaluate.py call (seeds, a trajectory), as they read no checkpoint."""
+    key = (task['key'], run['size'])
+    if key not in run['baseline_cache']:
+        run['baseline_cache'][key] = skill_free.scores(task, kind, run['load'], cfg['bootstrap'], cfg['seed'])
+    return run['baseline_cache'][key]
+
 def run_task(task, answer, how, cfg, run):
     """One task's summary, its blind controls and skill-free baselines beside it; None when there is nothing
     to score it by. Items whose pictures cannot be used are left out and listed in skipped_items. run: the
-    checkpoint's trained towers and picture loader (answer None: the baselines alone)."""
+    checkpoint's trained towers, picture size and loader, and the baselines' cache (answer None: the
+    baselines alone)."""
     kind = KINDS[task['kind']]
     task, dropped = check_images(task, cfg['bench_dir'])
     for line in dropped:
@@ -326,7 +335,7 @@ def run_task(task, answer, how, cfg, run):
             return None
     found = {}
     if cfg['baselines'] or answer is None:
-        found = skill_free.scores(task, kind, run['load'], cfg['bootstrap'], cfg['seed'])
+        found = baseline_scores(task, kind, run, cfg)
     if answer is None:  # --baselines_only: the best of them is the row's score
         if not found:
             return None
@@ -447,11 +456,10 @@ def checkpoint_text(path, ck, data_dir):
 def checkpoint_text_form(data, path):
     """The text_form a checkpoint was trained with; one from before it was recorded trained on utterances
     encoded bare, and is scored the same way (its words would be better heard: train it again)."""
-    if 'text_form' in data:
-        return data['text_form']
-    print(f"warning: {path} was trained on utterances encoded without a leading space (an older prepare.py): "
-          "its texts are scored the same way", file=sys.stderr)
-    return text_form(data.get('lowercase', True), leading_space=False)
+    if 'text_form' not in data:
+        print(f"warning: {path} was trained on utterances encoded without a leading space (an older "
+              "prepare.py): its texts are scored the same way", file=sys.stderr)
+    return recorded_text_form(data.get('text_form'), data.get('lowercase', True))
 
 # ----------------------------------------------------------------------------- settings and main
 
@@ -484,16 +492,16 @@ def chosen_tasks(found, problems, cfg):
     return ({k: v for k, v in found.items() if k in wanted},
             {k: v for k, v in problems.items() if k in wanted})
 
-def evaluate_one(path, found, problems, cfg):
-    """One run: a checkpoint's (or the scores file's) results on every found task."""
+def evaluate_one(path, found, problems, cfg, baseline_cache):
+    """One run: a checkpoint's (or the scores file's) results on every found task. baseline_cache: the
+    skill-free baselines' scores, shared by the runs of one evaluate.py call (baseline_scores)."""
     t0 = time.time()
-    pictures = {}
-    run = dict(trained=set(TOWERS), load=lambda k: load_picture(pictures, k, cfg['image_size']))
+    engine, answer = None, None
+    run = dict(trained=set(TOWERS), size=cfg['image_size'], baseline_cache=baseline_cache)
     if cfg['baselines_only']:
-        engine, answer = None, None
         info = dict(ckpt=path, step=None, age_days=None, readout='skill-free baselines')
     elif cfg['scores_file']:
-        engine, (answer, tasks_named) = None, file_answers(path)
+        answer, tasks_named = file_answers(path)
         info = dict(ckpt=path, step=None, age_days=None, readout='scores_file')
         unknown = sorted(tasks_named - set(found))
         # a misspelt task key would otherwise go unscored without a word; under --tasks, the file's other
@@ -505,7 +513,9 @@ def evaluate_one(path, found, problems, cfg):
     else:
         engine, info = open_model(path, cfg)
         answer = model_answers(engine)
-        run = dict(trained=set(info['trained_towers']), load=engine.load)
+        run.update(trained=set(info['trained_towers']), size=engine.size)
+    pictures = engine.pixels if engine else {}  # the baselines read the pictures the model was shown
+    run['load'] = lambda k: load_picture(pictures, k, run['size'])
     with torch.no_grad():
         tasks_, errors = run_tasks(found, answer, engine.readout if engine else None, cfg, run)
     return dict(info, seconds=time.time() - t0, tasks=tasks_, leaderboard=leaderboard(tasks_),
@@ -537,9 +547,9 @@ def main(cfg):
         paths = checkpoints(cfg['ckpt'])
         require('ckpt', cfg['ckpt'], paths, "a checkpoint, a list of them or a glob that matches some")
     with hold_lock(cfg['out_dir'], 'evaluate.py'):
-        runs = []
+        runs, baseline_cache = [], {}
         for path in paths:
-            run = evaluate_one(path, found, problems, cfg)
+            run = evaluate_one(path, found, problems, cfg, baseline_cache)
             runs.append(run)
             print(f"\n{path}: step {run.get('step')}, readout {run['readout']}, {run['seconds']:.1f} s")
             print(table(run))

@@ -39,11 +39,15 @@ def cells(t):
     """A task's row, formatted: the same cells in the printed table and in report.md."""
     iv, controls, best = t.get('interval'), t.get('controls', {}), t.get('best_baseline')
     blind = [fmt(controls.get(mode, {}).get('score')) for mode in ('text_blind', 'image_blind')]
-    baseline = '-'
-    if best:
-        baseline = f"{fmt(best['score'])} {SHORT.get(best['name'], best['name'])}"
     return [str(t['n']), 'n/a' if t.get('na') else fmt(t['score']), fmt(t['chance']),
-            f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-', t['readout'], *blind, baseline, verdict(t)]
+            f'[{iv[0]:.3f}, {iv[1]:.3f}]' if iv else '-', t['readout'], *blind, baseline_cell(best),
+            verdict(t)]
+
+def baseline_cell(best):
+    """'0.920 thumb 4x4': the best baseline's score and short name."""
+    if not best:
+        return '-'
+    return f"{fmt(best['score'])} {SHORT.get(best['name'], best['name'])}"
 
 def table(run):
     w = max([26] + [len(k) for k in run['tasks']])
@@ -141,8 +145,7 @@ def trajectory_figure(plt, runs, keys):
         ax.axis('off')
     return fig
 
-# ----------------------------------------------------------------------------- main
-
+# ------------------------------------------------------------------------ seeds, and two configs compared
 
 def seed_summary(runs, reps, seed):
     """{task: scoring.over_seeds of its runs, judged (baselines.judge) on the interval over seeds and items
@@ -166,10 +169,9 @@ def seed_table(over):
              '|---' * 8 + '|']
     for k, o in over.items():
         sd = '-' if o['sd'] is None else f"{o['sd']:.3f}"
-        best = o.get('best_baseline')
-        baseline = f"{fmt(best['score'])} {SHORT.get(best['name'], best['name'])}" if best else '-'
+        best = baseline_cell(o.get('best_baseline'))
         lines.append(f"| {k} | {o['n_seeds']} | {o['mean']:.3f} | {sd} | {o['interval'][0]:.3f}-"
-                     f"{o['interval'][1]:.3f} | {o['interval_over']} | {baseline} | {verdict(o)} |")
+                     f"{o['interval'][1]:.3f} | {o['interval_over']} | {best} | {verdict(o)} |")
     return lines
 
 def read_runs(path):

@@ -208,11 +208,16 @@ def text_form(lowercase, leading_space=True):
     """How a corpus' texts were normalised before encoding: meta.json's and a checkpoint's 'text_form'."""
     return dict(lowercase=bool(lowercase), leading_space=bool(leading_space))
 
+def recorded_text_form(form, lowercase):
+    """A text_form as meta.json or a checkpoint records it; where none is (an older prepare.py), the form of
+    that time: utterances encoded bare."""
+    if form is not None:
+        return form
+    return text_form(lowercase, leading_space=False)
+
 def corpus_text_form(meta):
-    """A prepared corpus' text_form; one from before text_form was recorded encoded its utterances bare."""
-    if 'text_form' in meta:
-        return meta['text_form']
-    return text_form(meta.get('args', {}).get('lowercase', True), leading_space=False)
+    """A prepared corpus' text_form."""
+    return recorded_text_form(meta.get('text_form'), meta.get('args', {}).get('lowercase', True))
 
 def normaliser(form):
     """text -> the string the tokenizer encodes: whitespace collapsed, lower-cased if the form says so, and

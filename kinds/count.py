@@ -67,7 +67,6 @@ def score(task, answers, reps=1000, seed=0):
     require_answers(task, answers, [it['id'] for it in items])
     credits = [item_credit(it, answers[it['id']]) for it in items]
     out = choice_accuracy(credits, [len(it['options']) for it in items])
-    # chance is a guess among the answers the suite allows (1-3 for subitizing), not among all 11 numbers
     answers_allowed = {it['value'] for it in items}
     out['chance'] = 1 / len(answers_allowed) if answers_allowed else None
     out['metrics'].update(acc=out['score'], answers_allowed=sorted(answers_allowed))
