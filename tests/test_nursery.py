@@ -151,9 +151,39 @@ def test_heldout_never_shown_or_said(tiny):
     held = json.loads((tiny / 'heldout.json').read_text())
     pairs = [(c, k) for k in speech.COLORED for c in world.CATEGORIES[k][2]]
     assert 0.12 <= len(held['color_object']) / len(pairs) <= 0.25 and held['verb_object'] and held['relation']
+    assert_never_shown_or_said([truth(tiny, r['recording']) for r in recordings(tiny)], held)
+
+
+@pytest.fixture(scope='module')
+def default_truths():
+    """The truth of every recording of the default nursery (seed 1337), simulated, not filmed (~25 s)."""
+    import exposure
+    return exposure.simulated_truths('default', 1337, training_only=False)
+
+
+def test_default_heldout_never_shown_or_said(default_truths):
+    assert_never_shown_or_said(default_truths, speech.choose_heldout(1337))
+
+
+def test_default_exposure_card_meets_the_minimums(default_truths):
+    """Each benchmark's phenomenon is in the default corpus's training split often enough to be learnt."""
+    import exposure
+    train = exposure.training_split(default_truths)
+    card = exposure.card([t for t in default_truths if t['recording'] in train])
+    assert exposure.shortfalls(card) == []
+    assert 100 <= card['recordings'] < len(default_truths)
+    hidden = card['permanence']['hidden_seconds']
+    assert 0.9 <= hidden[0] and hidden[2] <= 4.0  # 1-3 s behind the screen, give or take a filmed frame
+    assert set(card['permanence']['by_category']) == set(make.ROLLERS)
+    assert card['gaze']['with_competitor'] >= 0.3 * card['gaze']['gaze_then_name']
+    assert card['naming']['toy_with_a_toy_in_view'] >= 0.8
+    assert card['speech']['good_job'] <= 0.03
+    assert 0.2 <= card['speech']['naming_nothing_in_view'] <= 0.45  # referential uncertainty stays
+
+
+def assert_never_shown_or_said(truths, held):
     colors, verbs = {tuple(p) for p in held['color_object']}, {tuple(p) for p in held['verb_object']}
-    for r in recordings(tiny):
-        t = truth(tiny, r['recording'])
+    for t in truths:
         scenes = [u['scene'] for u in t['utterances']] + [s['scene'] for s in t['seconds']]
         assert not {(o['color'], o['category']) for s in scenes for o in s['objects']} & colors
         assert not {(e['type'], e['category']) for e in t['events']} & verbs

@@ -30,6 +30,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # the modules next to this script
 sys.path.insert(1, os.path.dirname(os.path.dirname(HERE)))  # the repository root, for atomic.py
+import exposure  # noqa: E402
 import speech  # noqa: E402
 import world  # noqa: E402
 from atomic import atomic_path, atomic_write  # noqa: E402
@@ -80,13 +81,14 @@ def plan_recordings(size, seed):
 
 PLACES = {  # background: what is found there (a room's door and window are on its wall)
     'room': ('ball', 'car', 'cat', 'dog', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe',
-             'basket', 'computer', 'cup', 'bottle', 'crib', 'chair'),
+             'basket', 'computer', 'cup', 'bottle', 'crib', 'chair', 'bucket', 'spoon', 'banana'),
     'kitchen': ('apple', 'banana', 'cup', 'bottle', 'spoon', 'ball', 'cat', 'dog', 'block', 'book', 'duck',
-                'chair'),
+                'chair', 'toy', 'paper', 'puzzle', 'basket'),
     'floor': ('ball', 'car', 'duck', 'bear', 'book', 'block', 'toy', 'puzzle', 'paper', 'shoe', 'cup',
-              'spoon', 'apple', 'banana', 'bottle', 'basket'),
-    'stairs': ('ball', 'bear', 'shoe', 'cat', 'duck', 'block', 'book', 'car'),
-    'sand': ('bucket', 'ball', 'shoe', 'duck', 'spoon', 'dog', 'car'),
+              'spoon', 'apple', 'banana', 'bottle', 'basket', 'computer', 'bucket'),
+    'stairs': ('ball', 'bear', 'shoe', 'cat', 'duck', 'block', 'book', 'car', 'toy', 'basket', 'paper',
+               'puzzle'),
+    'sand': ('bucket', 'ball', 'shoe', 'duck', 'spoon', 'dog', 'car', 'toy', 'cup'),
     'road': ('car', 'dog', 'ball', 'shoe', 'cat', 'flower'),
     'ground': ('flower', 'dog', 'cat', 'ball', 'duck', 'shoe', 'bucket', 'car'),
 }
@@ -95,8 +97,23 @@ INDOOR, OUTDOOR = ('room', 'kitchen', 'floor', 'stairs'), ('sand', 'road', 'grou
 # a few very frequent; Clerkin et al. 2017)
 RANK = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'toy', 'apple', 'bottle', 'shoe', 'block', 'bear',
         'banana', 'spoon', 'chair', 'puzzle', 'flower', 'computer', 'basket', 'paper', 'bucket', 'crib')
+# Things pushed behind screens, in the recordings and in the VoE suite (stimuli.voe_quad), at one speed range
+# (world px a second: 8-14 px a filmed frame), hidden 1-3 s (infants' looking-time studies hide for seconds,
+# Baillargeon 1987), behind screens 15-40 px wider and taller than the thing.
+ROLLERS = ('ball', 'car', 'apple', 'duck', 'block', 'cup', 'bear')
+PUSH_SPEED = (40.0, 70.0)
+HIDDEN_SECONDS = (1.0, 3.0)
+SCREEN_MARGIN = (15.0, 40.0)
+# furniture and plants standing at the back of a place, each there with this chance (the things named
+# most in the benchmarks are also the ones seen and named most: Clerkin et al. 2017)
+BACKDROP = {'room': (('crib', 0.85), ('chair', 0.35), ('computer', 0.7), ('table', 0.3), ('puzzle', 0.3),
+                     ('paper', 0.25), ('basket', 0.3)),
+            'floor': (('crib', 0.5), ('computer', 0.4), ('puzzle', 0.4), ('paper', 0.3)),
+            'kitchen': (('table', 0.8), ('chair', 0.5), ('bottle', 0.4), ('spoon', 0.6), ('banana', 0.4)),
+            'sand': (('bucket', 0.5), ('spoon', 0.3)), 'ground': (('flower', 0.7),),
+            'road': (('flower', 0.4),)}
 # things of older children: the month of age from which they turn up
-FIRST_MONTH = {'puzzle': 15, 'computer': 12, 'paper': 10, 'basket': 9, 'bucket': 9}
+FIRST_MONTH = {'puzzle': 8, 'computer': 9, 'paper': 10, 'basket': 9, 'bucket': 9}
 
 
 def add(ep, ctx, cat, x, y, size=None, color=None, **kw):
@@ -115,9 +132,10 @@ def add(ep, ctx, cat, x, y, size=None, color=None, **kw):
 
 
 def pick(ctx, place, k, exclude=()):
-    """k distinct categories found at this place, popular ones more often, grown-up ones later."""
+    """k distinct categories found at this place, grown-up ones later: popular ones a little more often, and
+    ones the recording has not shown yet more often, as toys come out of the box in turn."""
     cands = [c for c in PLACES[place] if c not in exclude and ctx['age'] >= FIRST_MONTH.get(c, 0)]
-    w = np.array([1.0 / (RANK.index(c) + 1) ** 0.9 for c in cands])
+    w = np.array([1.0 / (RANK.index(c) + 1) ** 0.1 / (1 + ctx['count'][c]) for c in cands])
     return [cands[i] for i in ctx['rng'].choice(len(cands), min(k, len(cands)), replace=False, p=w / w.sum())]
 
 
@@ -131,25 +149,41 @@ def width(obj):
 
 
 def ep_play(ep, ctx):
-    """Toys on the floor: one kind in a group of 1-6 (to count), a few others, sometimes a passer-by."""
+    """Toys on the floor: one kind in a group of 1-6 (to count, each count as often), in one row or two, a few
+    others, sometimes a passer-by."""
     rng = ctx['rng']
     cats = pick(ctx, ep['background'], int(rng.integers(1, 4)))
-    k = int(rng.choice(6, p=[0.3, 0.25, 0.18, 0.12, 0.08, 0.07])) + 1
+    k = int(rng.integers(1, 7))
     same = rng.random() < 0.7  # a set of identical things, or one kind in several colours
-    group = [add(ep, ctx, cats[0], 0, 0)]
-    gap = width(group[0]) + rng.uniform(6, 16)
-    k = min(k, max(1, int(230 // gap)))  # the whole group fits in the middle of the view, to be counted
+    group = [add(ep, ctx, cats[0], 0, 0, 'small' if k > 2 else None)]
+    while k > 1 and row_length(k) * (width(group[0]) + 2) > 300:  # a crib or two, not six
+        k -= 1
     color = group[0]['color'] if same else None
     group += [add(ep, ctx, cats[0], 0, 0, group[0]['size'], color) for _ in range(k - 1)]
-    y, x0 = floor_y(ep, ctx, 0.3, 0.9), rng.uniform(120, 360)
+    per_row = row_length(k)
+    gap = width(group[0]) + rng.uniform(6, 14)
+    gap = min(gap, max(width(group[0]) + 2, 280 / per_row))  # the whole group fits in the view, to be counted
+    y, x0 = floor_y(ep, ctx, 0.3, 0.7), rng.uniform(60 + per_row * gap / 2, 420 - per_row * gap / 2)
     for i, o in enumerate(group):
-        o['x'][:], o['y'][:] = x0 + (i - (k - 1) / 2) * gap, y + rng.uniform(-4, 4)
+        row, col = divmod(i, per_row)
+        across = per_row if row == 0 else k - per_row
+        o['x'][:] = x0 + (col - (across - 1) / 2) * gap + row * gap / 3
+        o['y'][:] = y + row * world.object_height(o) * 0.45 + rng.uniform(-3, 3)
+    ep['group'] = [o['id'] for o in group]
     for cat in cats[1:]:
-        x = x0 + rng.choice([-1, 1]) * ((k + 1) / 2 * gap + rng.uniform(40, 110))
+        x = x0 + rng.choice([-1, 1]) * ((per_row + 1) / 2 * gap + rng.uniform(40, 110))
         add(ep, ctx, cat, np.clip(x, 30, world.WORLD_W - 30), floor_y(ep, ctx))
     if rng.random() < (0.6 if ep['background'] in OUTDOOR else 0.25):
         walker(ep, ctx)
-    return [(g['id'], 3.0) for g in group[:2]] + [(o['id'], 1.0) for o in ep['objects'][k:]] + [('down', 0.4)]
+    if rng.random() < 0.6:
+        feet(ep, ctx)
+    middle = group[(per_row - 1) // 2]
+    return [(middle['id'], 4.0)] + [(o['id'], 1.0) for o in ep['objects'][k:]] + [('down', 0.4)]
+
+
+def row_length(k):
+    """How many of a group of k stand in its first row: up to three in one row, more in two."""
+    return k if k <= 3 else (k + 1) // 2
 
 
 def walker(ep, ctx):
@@ -284,69 +318,116 @@ def ep_action(ep, ctx):
 
 
 def ep_occlusion(ep, ctx):
-    """A ball or car rolls behind a screen and comes out the other side, sometimes back again. Object
-    permanence holds in every recording; violations are for benchmarks to render."""
+    """A thing is pushed behind a screen, stays hidden 1-3 s, then comes out the far side, comes back out the
+    near side, or is shown when the screen lifts (and is pushed on); pass after pass while the episode lasts.
+    Permanence and continuity hold in every recording: violations are for benchmarks to render."""
     rng, n = ctx['rng'], ep['n']
-    y = floor_y(ep, ctx, 0.4, 0.8)
-    occ = dict(x=round(rng.uniform(200, 280)), y=round(y + 6), w=round(rng.uniform(70, 95)),
-               h=round(rng.uniform(80, 105)), color=str(rng.choice(world.CATEGORIES['screen'][2])))
-    ep['occluder'] = occ
-    cat = str(rng.choice(['ball', 'car']))
-    o = add(ep, ctx, cat, 0, y, size='medium')
-    d, speed = int(rng.choice([-1, 1])), rng.uniform(40, 70) / SIM_FPS
-    t0 = int(rng.uniform(1.0, 2.0) * SIM_FPS)
-    span = occ['w'] / 2 + width(o) / 2 + 70
-    x_start, back, t = occ['x'] - d * span, rng.random() < 0.5, np.arange(n)
-    t1 = t0 + int(2 * span / speed)  # out on the other side
-    t2 = t1 + int(rng.uniform(1.0, 2.5) * SIM_FPS)  # and back from there
-    x = x_start + d * speed * np.clip(t - t0, 0, t1 - t0)
-    if back:
-        x[t > t2] = x_start + d * 2 * span - d * speed * np.clip(t[t > t2] - t2, 0, t1 - t0)
-    o['x'][:], o['flip'] = x, cat == 'car' and d < 0
-    if cat == 'ball':
-        o['pose'][:] = (np.abs(x - x_start) / (np.pi * world.object_height(o)) * 8).astype(int) % 8
-    hidden = np.abs(x - occ['x']) <= (occ['w'] - width(o)) / 2
-    for a, b in ((t0, t1), (t2, t2 + t1 - t0)) if back else ((t0, t1),):
-        inside = np.nonzero(hidden[a:min(b, n)])[0]
-        if len(inside) and b <= n:
-            direction = 'right' if x[min(b, n - 1)] > x[a] else 'left'
-            ep['events'].append(dict(type='occlusion', object=o['id'], category=cat, color=o['color'],
-                                     start=a, end=b, hidden_start=a + int(inside[0]),
-                                     hidden_end=a + int(inside[-1]), direction=direction))
+    y, cat = floor_y(ep, ctx, 0.4, 0.8), str(rng.choice(ROLLERS))
+    o = add(ep, ctx, cat, 0, y, size=str(rng.choice(['small', 'medium'])))
+    w = width(o)
+    occ = dict(x=round(rng.uniform(200, 280)), y=round(y + 6), w=round(w + rng.uniform(*SCREEN_MARGIN)),
+               h=round(world.object_height(o) + rng.uniform(*SCREEN_MARGIN)),
+               color=str(rng.choice(world.CATEGORIES['screen'][2])))
+    ep['occluder'], ep['lift'] = occ, np.zeros(n)
+    side = int(rng.choice([-1, 1]))  # which side of the screen the thing is on
+    x, f = np.full(n, occ['x'] - side * (occ['w'] + w) / 2 - rng.uniform(10, 30)), int(0.5 * SIM_FPS)
+    while True:
+        end = occlusion_pass(ep, ctx, o, x, f, side)
+        if end is None:
+            break
+        f, side = end, int(np.sign(x[end - 1] - occ['x']))
+    o['x'][:], o['flip'] = x, facing_left(x) & (cat in world.ASYMMETRIC)
+    if cat == 'ball':  # the stripes turn as it rolls
+        o['pose'][:] = (np.cumsum(np.abs(np.r_[0, np.diff(x)])) / (np.pi * world.object_height(o)) * 8) % 8
     return [(o['id'], 1.0)]
 
 
+def facing_left(x):
+    """Per frame, whether a thing on track x last moved to the left (it keeps facing so when it stops)."""
+    moved, left = np.r_[0.0, np.diff(x)], np.zeros(len(x), bool)
+    for f in range(1, len(x)):
+        left[f] = moved[f] < 0 if moved[f] else left[f - 1]
+    return left
+
+
+def occlusion_pass(ep, ctx, o, x, f, side):
+    """One pass behind the screen from frame f: in at a pushing speed, hidden 1-3 s, out again, a pause; x
+    (the thing's track) is written from f on. Records the occlusion event and returns the frame after the
+    pause, or None when the pass does not fit in the episode."""
+    rng, occ, n, w = ctx['rng'], ep['occluder'], ep['n'], width(o)
+    speed, hide = rng.uniform(*PUSH_SPEED) / SIM_FPS, int(rng.uniform(*HIDDEN_SECONDS) * SIM_FPS)
+    how = str(rng.choice(['far', 'near', 'lift'], p=[0.5, 0.25, 0.25]))
+    behind = occ['x'] + rng.uniform(-0.3, 0.3) * (occ['w'] - w) / 2
+    out = occ['x'] + side * (-1 if how == 'near' else 1) * ((occ['w'] + w) / 2 + rng.uniform(15, 35))
+    t_in, t_out = int(abs(behind - x[f]) / speed) + 1, int(abs(out - behind) / speed) + 1
+    lift = int(0.5 * SIM_FPS) if how == 'lift' else 0
+    pause = int(rng.uniform(0.5, 1.5) * SIM_FPS)
+    a, b = f + t_in + hide, f + t_in + hide + 2 * lift + t_out
+    if b + lift + pause >= n:  # the pause covers the screen coming down (pause >= lift)
+        return None
+    x[f:f + t_in] = np.linspace(x[f], behind, t_in)
+    x[f + t_in:a + 2 * lift] = behind
+    x[a + 2 * lift:b] = np.linspace(behind, out, t_out)
+    x[b:] = out
+    if lift:  # up over 0.5 s, held while the thing is pushed out, down again
+        up = occ['h'] + 12
+        ramp = np.linspace(0, up, lift)
+        ep['lift'][a:a + lift], ep['lift'][a + lift:b + lift] = ramp, up
+        ep['lift'][b + lift:b + 2 * lift] = ramp[::-1]
+    hidden = np.abs(x - occ['x']) <= (occ['w'] - w) / 2
+    hidden &= ep['lift'] < 1
+    inside = np.nonzero(hidden[f:b])[0]
+    if len(inside):
+        ep['events'].append(dict(type='occlusion', object=o['id'], category=o['category'], color=o['color'],
+                                 start=f, end=b, hidden_start=f + int(inside[0]),
+                                 hidden_end=f + int(inside[-1]),
+                                 direction='right' if out > x[f] else 'left', emerged=how))
+    return b + lift + pause
+
+
 def ep_face(ep, ctx):
-    """A caregiver close by, looking at the child or at one of a few things."""
+    """A caregiver close by, looking at the child or at one of a few things near her, then naming it: the
+    child's view takes in her face and what she looks at (joint attention; Yu & Smith 2013)."""
     rng = ctx['rng']
-    objs = [add(ep, ctx, c, rng.uniform(140, 360), floor_y(ep, ctx, 0.3, 0.9))
-            for c in pick(ctx, ep['background'], int(rng.integers(1, 4)))]
-    face(ep, ctx, objs)
-    return [('face', 3.0)] + [(o['id'], 1.5) for o in objs]
+    side = int(rng.choice([-1, 1]))
+    face_x = 240 + side * rng.uniform(30, 110)
+    objs = [add(ep, ctx, c, np.clip(face_x - side * rng.uniform(90, 200), 60, 420),
+                floor_y(ep, ctx, 0.2, 0.7)) for c in pick(ctx, ep['background'], int(rng.integers(1, 4)))]
+    face(ep, ctx, objs, face_x)
+    return [('joint', 4.0), ('face', 1.0)] + [(o['id'], 1.0) for o in objs]
 
 
-def face(ep, ctx, objs):
-    """The episode's speaker's face at one side, looking at the child or at a thing for 1-3 s at a time."""
+def face(ep, ctx, objs, x=None):
+    """The episode's speaker's face, looking at the child for a moment, then at a thing for 2-4 s, and so on
+    (sometimes at the child for longer)."""
     rng, n = ctx['rng'], ep['n']
-    ep['face'] = dict(who=ep['speaker'], skin=ctx['family']['parent_skin'],
-                      x=round(240 + rng.choice([-1, 1]) * rng.uniform(130, 180)),
+    if x is None:
+        x = 240 + rng.choice([-1, 1]) * rng.uniform(30, 170)
+    ep['face'] = dict(who=ep['speaker'], skin=ctx['family']['parent_skin'], x=round(x),
                       y=round(world.WORLD_H + rng.uniform(0, 25)), height=round(rng.uniform(140, 170)), z=3)
     gaze, f = [None] * n, 0
     while f < n:
-        k = int(rng.uniform(1, 3) * SIM_FPS)
-        target = objs[int(rng.integers(len(objs)))]['id'] if objs and rng.random() < 0.6 else None
+        f += int(rng.uniform(0.5, 1.2) * SIM_FPS)  # at the child
+        k = int(rng.uniform(2.5, 4) * SIM_FPS)
+        target = objs[int(rng.integers(len(objs)))]['id'] if objs and rng.random() < 0.9 else None
         gaze[f:f + k] = [target] * len(gaze[f:f + k])
         f += k
     ep['face']['gaze_ids'] = gaze
+
+
+def feet(ep, ctx):
+    """The child's own feet at the bottom of the view, sat on a floor or in the sand (view coordinates)."""
+    if ep['background'] in ('room', 'floor', 'sand', 'ground'):
+        for side, x in ((-1, 130.0), (1, 190.0)):
+            add(ep, ctx, 'foot', x, 262, size='medium', screen=True, z=3.8, flip=side > 0)
 
 
 def ep_body(ep, ctx):
     """Looking down at one's own hands (clapping, holding a toy) and feet."""
     rng = ctx['rng']
     hands(ep, ctx, x_sway=6, clap=rng.random() < 0.4)
-    if ep['background'] in ('room', 'floor', 'sand', 'ground') and rng.random() < 0.6:
-        for side, x in ((-1, 130.0), (1, 190.0)):
-            add(ep, ctx, 'foot', x, 262, size='medium', screen=True, z=3.8, flip=side > 0)
+    if rng.random() < 0.85:
+        feet(ep, ctx)
     if rng.random() < 0.5:
         add(ep, ctx, pick(ctx, ep['background'], 1)[0], 160, 228, size='medium', screen=True, z=3.5)
     return [('down', 1.0)]
@@ -354,8 +435,8 @@ def ep_body(ep, ctx):
 
 EPISODES = {'play': ep_play, 'spatial': ep_spatial, 'action': ep_action, 'occlusion': ep_occlusion,
             'face': ep_face, 'body': ep_body}
-WEIGHTS = {'indoor': dict(play=3, spatial=2, action=3, occlusion=1.2, face=1.5, body=1),
-           'outdoor': dict(play=3, spatial=0.6, action=1.5, occlusion=0.5, face=1, body=0.6)}
+WEIGHTS = {'indoor': dict(play=3.5, spatial=2, action=3, occlusion=4, face=3.5, body=1.5),
+           'outdoor': dict(play=3, spatial=0.6, action=1.5, occlusion=1.8, face=2.5, body=1)}
 
 
 def make_episodes(rng, n, age_months, family, heldout):
@@ -370,23 +451,28 @@ def make_episodes(rng, n, age_months, family, heldout):
         k = int(rng.uniform(6, 28) * SIM_FPS)
         if n - start < k + 4 * SIM_FPS:  # the last episode takes the rest rather than leave a stub of < 4 s
             k = n - start
-        if out and rng.random() < 0.35:
+        moved = not out or rng.random() < 0.35
+        if out and moved:
             bg = str(rng.choice(places))
         ep = dict(background=bg, variant=int(rng.integers(4)), start=start, n=k, objects=[], occluder=None,
-                  face=None, events=[], relations=[], bob=float(rng.uniform(0.8, 2.0)), hands=False,
+                  lift=np.zeros(k), face=None, events=[], relations=[], bob=float(rng.uniform(0.8, 2.0)),
+                  hands=False,
                   speaker='mom' if rng.random() < 0.65 else 'dad')
         ep['kind'] = kinds[int(rng.choice(len(kinds), p=w / w.sum()))]
+        ep['new_place'] = 3 * SIM_FPS if moved else 0  # frames in which "where we are" is news
         look = EPISODES[ep['kind']](ep, ctx)
         if bg in world.WALL_LINE:  # a door and a window on the wall
             for cat, x, y in (('door', rng.uniform(30, 200), world.WALL_LINE[bg] + 2),
-                              ('window', rng.uniform(260, 440), 150)):
-                if rng.random() < 0.7:
-                    add(ep, ctx, cat, x, y, size='medium', z=-2)
+                              ('window', rng.uniform(260, 440), world.WALL_LINE[bg] - 25)):
+                look.append((add(ep, ctx, cat, x, y, size='medium', z=-2)['id'], 0.3))
+        for cat, chance in BACKDROP.get(bg, ()):
+            if rng.random() < chance and ctx['age'] >= FIRST_MONTH.get(cat, 0):
+                add(ep, ctx, cat, rng.uniform(120, 360), floor_y(ep, ctx, 0.0, 0.12), size='small', z=-1.5)
         if bg in OUTDOOR:  # carried outdoors: trees at the back, a strong head bob
             for x in rng.uniform(20, 460, int(rng.integers(0, 3))):
                 add(ep, ctx, 'tree', x, world.FLOOR_BAND[bg][0] + rng.uniform(0, 15), size='medium', z=-1)
             ep['bob'] = float(rng.uniform(2.5, 5.0))
-        if ep['face'] is None and ep['kind'] in ('play', 'spatial') and rng.random() < 0.3:
+        if ep['face'] is None and ep['kind'] in ('play', 'spatial') and rng.random() < 0.4:
             face(ep, ctx, [o for o in ep['objects'] if not o['screen']])
         ep['camera'] = camera(ep, ctx, look, cam if out and out[-1]['background'] == bg else None)
         cam = ep['camera'][-1]
@@ -403,6 +489,10 @@ def target_point(ep, target, f):
         return (None, world.WORLD_H + 60)
     if target == 'face':
         return (ep['face']['x'], ep['face']['y'] - ep['face']['height'] * 0.55)
+    if target == 'joint':  # between the face and what it looks at, so that the view holds both
+        eyes, looked = target_point(ep, 'face', f), ep['face']['gaze_ids'][f]
+        there = eyes if looked is None else target_point(ep, looked, f)
+        return ((eyes[0] + there[0]) / 2, (eyes[1] + there[1]) / 2)
     o = next(o for o in ep['objects'] if o['id'] == target)
     return (o['x'][f], o['y'][f] - world.object_height(o) / 2)
 
@@ -448,15 +538,20 @@ def scene_at(ep, f):
     """The render_frame scene dict of an episode's frame f."""
     objs = [dict(id=o['id'], category=o['category'], color=o['color'], size=o['size'],
                  x=round(float(o['x'][f]), 1), y=round(float(o['y'][f]), 1), z=o['z'],
-                 pose=int(o['pose'][f]), flip=bool(o['flip']), screen=o['screen'])
+                 pose=int(o['pose'][f]), flip=bool(o['flip'][f] if np.ndim(o['flip']) else o['flip']),
+                 screen=o['screen'])
             for o in ep['objects'] if o['present'][f]]
     face = None
     if ep['face']:
         target = next((o for o in objs if o['id'] == ep['face']['gaze_ids'][f]), None)
         face = {k: v for k, v in ep['face'].items() if k != 'gaze_ids'}
         face.update(gaze_id=target and target['id'], gaze=target and world.centre(target), mouth_open=False)
-    return dict(background=ep['background'], variant=ep['variant'], objects=objs,
-                occluder=ep['occluder'], face=face, camera=[round(float(v), 1) for v in ep['camera'][f]])
+    occluder = ep['occluder']
+    if occluder and ep['lift'][f]:  # a screen lifted to show what is behind it
+        occluder = dict(occluder, y=round(occluder['y'] - float(ep['lift'][f]), 1))
+    return dict(background=ep['background'], variant=ep['variant'], objects=objs, occluder=occluder,
+                face=face,
+                camera=[round(float(v), 1) for v in ep['camera'][f]])
 
 
 def view_events(frames, vis):
@@ -531,6 +626,23 @@ def write_mp4(path, frames, audio):
         container.mux(a.encode())
 
 
+def truth_of(rec, frames, vis, utts, events, transcript=None):
+    """A recording's truth file, as a dict: what was said and shown, and the scene of every second."""
+    seconds = [dict(t=f / SIM_FPS, scene=frames[f], visible=vis[f]) for f in range(0, len(frames), SIM_FPS)]
+    return dict(recording=rec['recording'], child=rec['child'], date=rec['date'], age_days=rec['age_days'],
+                fps=FPS, frames=len(range(SIM_FPS // FPS // 2, len(frames), SIM_FPS // FPS)),
+                duration=round(len(frames) / SIM_FPS, 2), view=[world.VIEW_W, world.VIEW_H],
+                world=[world.WORLD_W, world.WORLD_H], transcript=transcript, utterances=utts, events=events,
+                seconds=seconds)
+
+
+def simulated_truth(job):
+    """The truth of one recording (rec, heldout) as make.py would write it, simulated, not filmed."""
+    rec, heldout = job
+    frames, vis, utts, events, _ = simulate(rec, heldout)
+    return truth_of(rec, frames, vis, utts, events)
+
+
 def paths(out, rec):
     """(video, transcript, truth) paths of a recording."""
     stem = os.path.join(out, rec['child'], rec['recording'])
@@ -563,11 +675,7 @@ def render_recording(job):
     filmed = frames[step // 2::step]
     write_mp4(video, filmed, audio)
     atomic_write(sidecar, speech.transcript(rec['format'], utts, os.path.basename(video)))
-    seconds = [dict(t=f / SIM_FPS, scene=frames[f], visible=vis[f]) for f in range(0, len(frames), SIM_FPS)]
-    truth = dict(recording=rec['recording'], child=rec['child'], date=rec['date'], age_days=rec['age_days'],
-                 fps=FPS, frames=len(filmed), duration=round(len(frames) / SIM_FPS, 2),
-                 view=[world.VIEW_W, world.VIEW_H], world=[world.WORLD_W, world.WORLD_H],
-                 transcript=os.path.basename(sidecar), utterances=utts, events=events, seconds=seconds)
+    truth = truth_of(rec, frames, vis, utts, events, os.path.basename(sidecar))
     # last: it marks the recording complete
     atomic_write(truth_path, json.dumps(truth, separators=(',', ':')))
     return slim(truth, rendered=True)
@@ -631,6 +739,11 @@ def main(argv=None):
     print(f"hours: {sum(t['duration'] for t in truths) / 3600:.3f}")
     print(f"frames: {sum(t['frames'] for t in truths)} at {FPS} fps")
     for line in speech.summary(truths):
+        print(line)
+    exposure_card = exposure.card(exposure.read_truths(args.out))
+    # beside heldout.json, not in truth/: truth/ holds one file per recording, which readers glob
+    atomic_write(os.path.join(args.out, 'exposure.json'), json.dumps(exposure_card, indent=1) + '\n')
+    for line in exposure.lines(exposure_card):
         print(line)
     print(f'render_seconds: {wall:.1f} ({rendered / wall:.0f} frames/s, {args.workers} workers)')
 

@@ -132,6 +132,7 @@ TEMPLATES = {
              (18, 'wow, what a {S} {N}')],
     'count': [(0, '{n} {Ns}!'), (0, 'look, {n} {Ns}'), (15, 'how many {Ns}? {n} {Ns}!'),
               (18, '{up}, {n} {Ns}'), (20, 'there are {n} {Ns}'), (24, 'can you count the {Ns}? {up}!')],
+    'one': [(0, '{n} {N}!'), (0, 'look, {n} {N}'), (12, 'just {n} {N}'), (18, 'there is {n} {N}')],
     'many': [(0, 'so many {Ns}'), (12, 'look at all the {Ns}'), (18, 'lots of {Ns}')],
     'spatial': [(0, 'the {N} is {R} the {M}'), (0, 'look, the {N} is {R} the {M}'), (12, '{N} {R} the {M}'),
                 (18, "where's the {N}? {R} the {M}!"), (24, 'is the {N} {R} the {M}?')],
@@ -230,7 +231,8 @@ def fill(template, slots):
 def compose(rng, kind, age_months, speaker='mom', **slots):
     """One utterance of a kind with its slots filled. Returns (text, refs)."""
     table = CHILD if speaker == 'child' else TEMPLATES
-    template = choose(rng, table[kind], age_months, slots, zipf=1.2 if kind == 'chat' else 1.0)
+    # chat's templates flatter than Zipf's 1.2: at 1.2, 'good job' alone was a tenth of everything said
+    template = choose(rng, table[kind], age_months, slots, zipf=0.5 if kind == 'chat' else 1.0)
     return fill(template, slots)
 
 # ---------------------------------------------------------------------------------------------------
@@ -373,10 +375,11 @@ def thump(seconds=0.15):
 # (a third or more of the time) about nothing in view, as in real infant-directed speech, where most
 # utterances do not name a visible object (Yurovsky et al. 2013; CVCL's SAYCam utterances)
 
-BODY_WORDS = {'hand': ('hands', 'hand', 'fingers'), 'foot': ('feet', 'toes', 'foot')}
+BODY_WORDS = {'hand': ('hands', 'fingers', 'hand'), 'foot': ('feet', 'toes', 'foot')}
 EVENT_KINDS = ('roll', 'fall', 'throw', 'eat', 'drink', 'read', 'push', 'drive')
+# talked about when not in view; not 'toy', which names the ring-stacker in view (the word learnt for it)
 ANYWHERE = ('ball', 'cup', 'book', 'duck', 'car', 'cat', 'dog', 'apple', 'bottle', 'shoe', 'block', 'bear',
-            'banana', 'spoon', 'toy', 'blanket', 'milk', 'juice')
+            'banana', 'spoon', 'blanket', 'milk', 'juice')
 
 
 def child_share(age_months):
@@ -392,18 +395,42 @@ def child_share(age_months):
 
 def _noun(rng, obj, plural_form=False):
     word = obj['category']
-    if word in NICKNAMES and rng.random() < 0.25:
+    if word in NICKNAMES and rng.random() < 0.15:
         word = NICKNAMES[word]
     if plural_form:
         word = plural(word)
     return word, dict(role='object', id=obj['id'], category=obj['category'])
 
 
-def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
-    """Candidate (weight, kind, slots) for the next utterance, given the frame's scene and visibility."""
+def counting(rng, age, ep, focus, same, vis):
+    """Options that count the things of the focus' kind in view: always for a play episode's group when all of
+    it is in view (one to six: caregivers count small sets, Mix 2009), now and then for any 2-6 alike."""
+    group = ep.get('group') or ()
+    whole = focus['id'] in group and len(same) == len(group) and all(vis.get(i, 0) >= 0.5 for i in group)
+    if not whole and not 2 <= len(same) <= 6:
+        return []
+    weight = 6.0 if whole else 0.15 + 0.7 * (age >= 15)
+    n = (NUMBERS[len(same)], dict(role='count', id=focus['id'], category=focus['category']))
+    if len(same) == 1:
+        return [(weight, 'one', dict(N=_noun(rng, focus), n=n))]
+    Ns = (_noun(rng, focus, True)[0], dict(role='object', id=focus['id'], ids=[o['id'] for o in same],
+                                            category=focus['category']))
+    out = [(weight, 'count', dict(Ns=Ns, n=n, up=', '.join(NUMBERS[1:len(same) + 1])))]
+    if len(same) >= 3:
+        out.append((0.3, 'many', dict(Ns=Ns)))
+    return out
+
+
+def options(rng, age, speaker, ep, scene, vis, lf, focus_id, gazed=None, heard=None):
+    """Candidate (weight, kind, slots) for the next utterance, given the frame's scene and visibility,
+    (gazed) the thing the speaker has been looking at for half a second or more, and (heard) how often each
+    kind of thing has been named so far in the recording."""
     objs = [o for o in scene['objects'] if o['category'] not in ('hand', 'foot')]
     seen = [o for o in objs if vis.get(o['id'], 0) >= 0.5]
     out = []
+    looked = next((o for o in seen if o['id'] == gazed), None)
+    if looked is not None:  # she looks, then names what she looks at (Brooks & Meltzoff 2005)
+        out.append((12.0, 'name', dict(N=_noun(rng, looked))))
     # the child's focus (nearest the centre of view) most often, as caregivers follow the child's gaze
     if seen:
         def off_centre(o):  # view px across from the middle of the view
@@ -412,23 +439,21 @@ def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
         if focus is None:
             focus = min(seen, key=off_centre) if rng.random() < 0.6 else seen[int(rng.integers(len(seen)))]
         N = _noun(rng, focus)
-        out.append((1.0, 'name', dict(N=N)))
+        out.append((2.0 / (1 + (heard or {}).get(focus['category'], 0) / 2), 'name', dict(N=N)))
+        others = sorted({o['category'] for o in seen} - {focus['category']})
+        if others:  # some other kind in view, the less named the likelier (Masur 1997: mothers label
+            # objects new to the child more than familiar ones)
+            novelty = np.array([1.0 / (1 + (heard or {}).get(c, 0)) for c in others])
+            kind = others[int(rng.choice(len(others), p=novelty / novelty.sum()))]
+            other = next(o for o in seen if o['category'] == kind)
+            out.append((3.0 * novelty.max(), 'name', dict(N=_noun(rng, other))))
         if focus['category'] in COLORED:
             C = (focus['color'], dict(role='color', id=focus['id']))
             out.append((0.15 + 0.5 * (age >= 12), 'color', dict(N=N, C=C)))
         if focus['size'] in SIZE_WORDS:
             S = (SIZE_WORDS[focus['size']], dict(role='size', id=focus['id']))
             out.append((0.3, 'size', dict(N=N, S=S)))
-        same = [o for o in seen if o['category'] == focus['category']]
-        if len(same) >= 2:
-            Ns = (_noun(rng, focus, True)[0], dict(role='object', id=focus['id'], ids=[o['id'] for o in same],
-                                                    category=focus['category']))
-            if len(same) <= 6:
-                n = (NUMBERS[len(same)], dict(role='count', id=focus['id'], category=focus['category']))
-                up = ', '.join(NUMBERS[1:len(same) + 1])
-                out.append((0.15 + 0.7 * (age >= 15), 'count', dict(Ns=Ns, n=n, up=up)))
-            if len(same) >= 3:
-                out.append((0.3, 'many', dict(Ns=Ns)))
+        out += counting(rng, age, ep, focus, [o for o in seen if o['category'] == focus['category']], vis)
     for fig, rel, lm, f0, f1 in ep['relations']:
         a = next((o for o in objs if o['id'] == fig), None)
         b = next((o for o in objs if o['id'] == lm), None)
@@ -449,19 +474,24 @@ def options(rng, age, speaker, ep, scene, vis, lf, focus_id):
         out.append((0.5, 'person', dict(P=(PERSON_WORDS[speaker], dict(role='person', who=speaker)))))
     body = [o for o in scene['objects'] if o['category'] in BODY_WORDS and vis.get(o['id'], 0) >= 0.3]
     if body:
-        o = body[int(rng.integers(len(body)))]
-        word = BODY_WORDS[o['category']][int(rng.choice(3, p=[0.6, 0.25, 0.15]))]
-        out.append((0.8, 'body', dict(Y=(word, dict(role='body', id=o['id'], category=o['category'])))))
+        kinds = sorted({o['category'] for o in body})  # feet as often as hands, when both are in view
+        kind = kinds[int(rng.integers(len(kinds)))]
+        o = next(o for o in body if o['category'] == kind)
+        word = BODY_WORDS[o['category']][int(rng.choice(3, p=[0.6, 0.15, 0.25]))]
+        Y = (word, dict(role='body', id=o['id'], category=o['category']))
+        out.append((3.5 / (1 + (heard or {}).get(kind, 0) / 2), 'body', dict(Y=Y)))
     bw = world.BACKGROUND_WORDS[scene['background']]
-    B = (bw[int(rng.integers(len(bw)))], dict(role='place', category=scene['background']))
-    out.append((0.2, 'place', dict(B=B)))
+    # the place's own name most often ('room' rather than 'floor' in a room)
+    B = (bw[0] if rng.random() < 0.85 else bw[-1], dict(role='place', category=scene['background']))
+    arrived = lf < ep.get('new_place', 0)  # the first seconds somewhere new: where we are
+    out.append((3.0 if arrived else 2.0 / (1 + (heard or {}).get(B[0], 0) / 4), 'place', dict(B=B)))
     referential = sum(w for w, _, _ in out)
     seen_cats = {o['category'] for o in seen}
     absent = [c for c in ANYWHERE if c not in seen_cats]
     cat = absent[int(rng.integers(len(absent)))]
     N = (cat, dict(role='object', id=None, category=cat))
-    out.append((0.12 * referential + 0.1, 'absent', dict(N=N)))
-    out.append((0.45 * referential + 0.4, 'chat', {}))
+    out.append((0.1 * referential + 0.08, 'absent', dict(N=N)))
+    out.append((0.18 * referential + 0.25, 'chat', {}))
     return out, seen
 
 
@@ -503,6 +533,17 @@ def in_view(ref, frames, vis, f0, f1):
     return bool(np.mean(hits) >= 0.5)
 
 
+def gaze_of(frames, vis, f, speaker, fps):
+    """(what the speaker's face, in view, looks at in frame f, for how many seconds it has) or (None, 0)."""
+    face = frames[f]['face']
+    if not face or face['who'] != speaker or vis[f].get('face', 0) < 0.5 or not face.get('gaze_id'):
+        return None, 0.0
+    g = f
+    while g > 0 and frames[g - 1]['face'] and frames[g - 1]['face'].get('gaze_id') == face['gaze_id']:
+        g -= 1
+    return face['gaze_id'], (f - g) / fps
+
+
 def speak(rng, rec, episodes, frames, vis, frame_ep, fps):
     """Schedule and synthesise a recording's speech. Returns (utterances as stored in the truth file,
     float32 audio track of the whole recording)."""
@@ -510,7 +551,7 @@ def speak(rng, rec, episodes, frames, vis, frame_ep, fps):
     noise = [room_noise(rng, ep['n'] / fps, outdoor=ep['background'] in ('sand', 'road', 'ground'))
              for ep in episodes]
     audio = np.concatenate(noise)
-    utts, t, last = [], float(rng.uniform(0.3, 1.0)), None
+    utts, t, last, heard = [], float(rng.uniform(0.3, 1.0)), None, Counter()
     while True:
         f = min(n - 1, int(t * fps))
         ep = episodes[frame_ep[f]]
@@ -521,7 +562,9 @@ def speak(rng, rec, episodes, frames, vis, frame_ep, fps):
         else:  # the other caregiver
             speaker = {'mom': 'dad', 'dad': 'mom'}[ep['speaker']]
         focus_id = last['focus'] if last and rng.random() < 0.35 else None  # stay on the same thing a while
-        opts, seen = options(rng, age, speaker, ep, frames[f], vis[f], f - ep['start'], focus_id)
+        gazed, lead = gaze_of(frames, vis, f, speaker, fps)
+        opts, seen = options(rng, age, speaker, ep, frames[f], vis[f], f - ep['start'], focus_id,
+                             gazed if lead >= 0.5 else None, heard)
         repeat_chance = 0.2 if age < 12 else 0.1
         if last and last['speaker'] == speaker and not last['again'] and rng.random() < repeat_chance:
             # the last utterance, said again
@@ -554,13 +597,17 @@ def speak(rng, rec, episodes, frames, vis, frame_ep, fps):
         fm = (f0 + f1) // 2
         named = any(r['in_view'] for r in refs if r['role'] in ('object', 'place', 'person', 'body'))
         focus = next((r['id'] for r in refs if r['role'] == 'object' and r.get('id')), None)
+        looked = gazed if focus == gazed and not again else None
         utts.append(dict(start=round(t, 3), end=round(end, 3), speaker=speaker, text=text, kind=kind,
                          words=[[w, round(t + a, 3), round(t + b, 3)] for w, (a, b) in zip(ws, times)],
-                         refs=refs, names_in_view=named, repeat=again, focus=focus, gaze=None, frame=fm,
+                         refs=refs, names_in_view=named, repeat=again, focus=focus, gaze=None,
+                         gaze_lead=round(lead, 2) if looked else None, frame=fm,
                          scene=frames[fm], visible=vis[fm]))
+        heard.update(r['category'] for r in refs if r['role'] in ('object', 'body') and r['in_view'])
+        heard.update(r['word'] for r in refs if r['role'] == 'place')
         last = dict(text=text, kind=kind, speaker=speaker, focus=focus, again=again,
                     refs=[{k: v for k, v in r.items() if k != 'in_view'} for r in refs])
-        t = end + 0.3 + float(rng.exponential(0.6))
+        t = end + 0.2 + float(rng.exponential(0.3))
     return utts, np.clip(audio, -1.0, 1.0)
 
 

@@ -32,7 +32,7 @@ FILLERS = ('cup', 'duck', 'bear', 'apple', 'book', 'block', 'shoe', 'spoon', 'bo
            'dog')
 COMPACT = ('ball', 'apple', 'cup', 'block', 'duck', 'bear', 'book', 'bucket', 'flower', 'bottle', 'toy',
            'puzzle')
-ASYMMETRIC = ('car', 'duck', 'dog', 'shoe', 'cup', 'cat', 'book')  # a mirror image of these looks different
+ASYMMETRIC = world.ASYMMETRIC
 # what one frame can show (rolling and pushing need motion)
 STILL_VERBS = ('eat', 'drink', 'read', 'throw', 'fall')
 NOVEL_WORDS = ('dax', 'wug', 'blicket', 'toma', 'fep', 'zorp', 'modi', 'kiki', 'tulver', 'gazzer', 'pilk',

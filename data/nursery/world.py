@@ -36,6 +36,7 @@ SIZES = {'small': 0.7, 'medium': 1.0, 'big': 1.4}
 # screen are not.
 NEAR = 2.0
 FAR = ('hand', 'foot', 'screen', 'door', 'window', 'tree')
+ASYMMETRIC = ('car', 'duck', 'dog', 'shoe', 'cup', 'cat', 'book')  # a mirror image of these looks different
 SKY, OUTLINE_SHADE = (150, 200, 240), 0.55
 
 # category: (height in px at size 'medium', width / height, colours it comes in). One colour means the
