@@ -10,6 +10,7 @@ metric:
                          colour: "the picture with more stuff" for who-has-more and for naming a thing
     motion energy        mean absolute change between frames: surprise for violation of expectation, the
                          exit region that changes most for visual delayed response
+    frame difference     the largest change between two consecutive frames: surprise at a sudden event
     answer prior         the gold option position (or count) most frequent among the task's other items
 The text-only prior is the image-blind control, which evaluate.py reports beside every model score.
 A baseline that cannot answer a kind's readouts (a histogram has no captions) is not run on it.
@@ -58,8 +59,14 @@ def motion_energy(frames):
     frames = np.asarray(frames, np.float32)
     return float(np.abs(np.diff(frames, axis=0)).mean() / 255.0)
 
+def peak_change(frames):
+    """The largest mean absolute change between two consecutive frames, in [0, 1]."""
+    frames = np.asarray(frames, np.float32)
+    return float(np.abs(np.diff(frames, axis=0)).mean((1, 2, 3)).max() / 255.0)
+
 FEATURES = {'thumbnail 4x4': lambda rgb: thumbnail(rgb, 4), 'thumbnail 8x8': lambda rgb: thumbnail(rgb, 8),
             'colour histogram': colour_histogram}
+CHANGE = {'motion energy': motion_energy, 'frame difference': peak_change}  # a clip's surprise
 
 
 class PixelEngine:
@@ -126,9 +133,9 @@ class PixelEngine:
         return [self.feature(k) for k in keys]
 
     def surprise(self, clips, mode):
-        if self.name != 'motion energy':
+        if self.name not in CHANGE:
             raise NotApplicable(self.name)
-        return [motion_energy([self.load(k) for k in clip]) for clip in clips]
+        return [CHANGE[self.name]([self.load(k) for k in clip]) for clip in clips]
 
     def generate(self, keys, mode):
         raise NotApplicable(f"{self.name} writes no captions")
@@ -152,7 +159,7 @@ def prior_answers(task):
     return {it['id']: np.eye(len(it['options']))[best] for it in items}
 
 NAMES = ('thumbnail 4x4', 'thumbnail 8x8', 'colour histogram', 'salient area', 'motion energy',
-         'answer prior')
+         'frame difference', 'answer prior')
 
 def answers(name, load):
     """answer(task, kind) -> {item id: scores} of one baseline, or raises NotApplicable."""

@@ -19,8 +19,9 @@ image_blind (every picture by a blank one of the task's mean colour), through th
 file's format and results.json's fields: README.md, "Scores from another codebase".
 
 Beside every score stand the skill-free baselines (baselines.py: pixel thumbnails, colour histograms, salient
-area, motion energy, the answer prior) and a verdict: evidence where the score beats the best of them, the
-blind controls and chance beyond its interval. A row whose readout reads a tower that never trained is n/a.
+area, motion energy, frame difference, the answer prior) and a verdict: evidence where the score beats the
+best of them, the blind controls and chance beyond its interval. A row whose readout reads a tower that never
+trained is n/a.
     python evaluate.py --baselines_only                      # the baselines alone: no checkpoint
     python evaluate.py --ckpt='out/s*/ckpt.pt' --seeds=True  # one config, several seeds: mean, sd, interval
     python evaluate.py --compare=[a/results.json,b/results.json]   # two configs: a paired test per task

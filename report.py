@@ -17,7 +17,8 @@ def fmt(x):
     return '-' if x is None else f"{x:.3f}"
 
 SHORT = {'thumbnail 4x4': 'thumb 4x4', 'thumbnail 8x8': 'thumb 8x8', 'colour histogram': 'histogram',
-         'salient area': 'area', 'motion energy': 'motion', 'answer prior': 'prior',
+         'salient area': 'area', 'motion energy': 'motion', 'frame difference': 'frame diff',
+         'answer prior': 'prior',
          'text_blind control': 'text-blind', 'image_blind control': 'image-blind'}
 COLUMNS = (('n', 5), ('score', 6), ('chance', 6), ('95% interval', 15), ('readout', 25), ('text-blind', 10),
            ('image-blind', 11), ('best baseline', 21), ('evidence', 11))

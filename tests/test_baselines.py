@@ -31,6 +31,7 @@ def test_features_have_known_values():
     assert B.salient_area(GREY) == 0 and B.salient_area(with_squares(1, side=16)) == 16 * 16 / 64 ** 2
     assert B.motion_energy([GREY, GREY]) == 0
     assert B.motion_energy([np.zeros_like(GREY), np.full_like(GREY, 255)]) == 1.0
+    assert B.peak_change([GREY, GREY, np.full_like(GREY, 255)]) == pytest.approx(127 / 255)  # the one change
 
 def choice_task(items):
     return dict(kind='choice', file='test.json', key='test', items=items)
