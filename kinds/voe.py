@@ -1,7 +1,8 @@
 """
-Violation of expectation (the nursery's object-permanence clips; not in the published suites): a possible and
-an impossible clip of the same scene, the impossible one breaking permanence (a thing gone, or come from
-nowhere, behind an occluder). A model is surprised more by the impossible clip if its mean per-frame surprise
+Violation of expectation (the nursery's clips; not in the published suites), one task a concept
+(voe/voe_<concept>.json: permanence, continuity, color, shape): a possible and an impossible clip of the same
+scene, the impossible one breaking the concept behind a screen (a thing gone or come from nowhere, across a
+gap unseen, changed). A model is surprised more by the impossible clip if its mean per-frame surprise
 (model.py `surprise`: the temporal model's prediction error) is higher; strict, so a tie fails. Score:
 pairwise accuracy with a Wilson interval, AUROC of impossible over possible with a bootstrap interval,
 accuracy per concept.
@@ -27,7 +28,7 @@ def load(path):
              for i, r in enumerate(records)]
     return dict(kind='voe', items=items)
 
-FILES = {'voe/data.json': ('voe', load)}
+FILES = {'voe/voe_*.json': (lambda folder, name: name[:-len('.json')], load)}  # one task a concept
 
 def images(item):
     return [k for clip in item['clips'] for k in clip]

@@ -22,3 +22,10 @@ def tiny_dataset(tiny_raw):
     subprocess.run([sys.executable, str(ROOT / 'prepare.py'), f'--input_dir={tiny_raw}', f'--out_dir={out}'],
                    check=True, capture_output=True, cwd=ROOT)
     return out
+
+@pytest.fixture(scope='session')
+def default_truths():
+    """The truth of every recording of the default nursery (seed 1337), simulated, not filmed (~25 s)."""
+    sys.path.insert(0, str(ROOT / 'data' / 'nursery'))
+    import exposure
+    return exposure.simulated_truths('default', 1337, training_only=False)

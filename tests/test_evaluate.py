@@ -188,7 +188,8 @@ def test_random_weights_sit_at_chance(tiny_bench, tmp_path, one_thread):
         assert lo <= tasks[key]['chance'] <= hi, (key, tasks[key])
     # a blank picture: every option ties
     assert tasks['baby_pv']['controls']['image_blind']['score'] == 0.25
-    assert tasks['voe']['readout'] == 'surprise' and 0 <= tasks['voe']['metrics']['auroc'] <= 1
+    voe = tasks['voe_permanence']
+    assert voe['readout'] == 'surprise' and 0 <= voe['metrics']['auroc'] <= 1
     assert set(runs[0]['leaderboard']['results']) == set(S.LEADERBOARD)
     report = (tmp_path / 'out' / 'report.md').read_text()
     assert '| labeled_s |' in report and '## Trajectory' in report
@@ -254,10 +255,10 @@ def test_untrained_towers_are_na_and_seeds_aggregate(tiny_bench, tmp_path, one_t
         saved['config']['temporal_weight'] = 0.0
         torch.save(saved, path)
         paths.append(path)
-    args = (f'--bench_dir={tiny_bench}', '--bootstrap=50', '--tasks=labeled_s,baby_leftright,voe',
+    args = (f'--bench_dir={tiny_bench}', '--bootstrap=50', '--tasks=labeled_s,baby_leftright,voe_permanence',
             '--dtype=float32')
     runs = run(f'--ckpt=[{paths[0]},{paths[1]}]', '--seeds=True', f'--out_dir={tmp_path / "a"}', *args)
-    voe, leftright = runs[0]['tasks']['voe'], runs[0]['tasks']['baby_leftright']
+    voe, leftright = runs[0]['tasks']['voe_permanence'], runs[0]['tasks']['baby_leftright']
     assert voe['score'] is None and 'temporal' in voe['na']
     assert {'thumbnail 4x4', 'colour histogram'} <= set(leftright['baselines'])
     assert leftright['best_baseline']['score'] >= leftright['baselines']['thumbnail 4x4']['score']
@@ -267,20 +268,22 @@ def test_untrained_towers_are_na_and_seeds_aggregate(tiny_bench, tmp_path, one_t
     assert results['over_seeds']['labeled_s']['interval_over'] == 'seeds and items'
     assert isinstance(results['over_seeds']['baby_leftright']['evidence'], bool)
     report = (tmp_path / 'a' / 'report.md').read_text()
-    assert '## Over seeds' in report and 'n/a: voe: the temporal tower(s) never trained' in report
+    assert '## Over seeds' in report and 'n/a: voe_permanence: the temporal tower(s) never trained' in report
     alone = run('--baselines_only=True', f'--out_dir={tmp_path / "b"}', *args)[0]['tasks']
     assert alone['baby_leftright']['readout'].startswith('baseline: ')
-    assert alone['voe']['score'] == alone['voe']['baselines']['motion energy']['score']
+    voe = alone['voe_permanence']
+    assert voe['score'] == max(b['score'] for b in voe['baselines'].values())
+    assert set(voe['baselines']) == {'motion energy', 'frame difference'}
 
 def test_settings_are_explicit_and_main_repeats(tiny_bench, tmp_path, one_thread):
     """main(cfg) reads only cfg: the module's globals stay as they were, and a second call gives the same
     runs."""
     settings = configure(dict(vars(evaluate)), [], quiet=True)
     args = (f'--ckpt={random_checkpoint(tmp_path)}', f'--bench_dir={tiny_bench}', '--bootstrap=50',
-            '--tasks=labeled_s,baby_memory,voe,md_nouns_cartoon', '--dtype=float32', '--batch_size=7')
+            '--tasks=labeled_s,baby_memory,voe_color,md_nouns_cartoon', '--dtype=float32', '--batch_size=7')
     first, second = (run(*args, f'--out_dir={tmp_path / out}') for out in ('a', 'b'))
     assert configure(dict(vars(evaluate)), [], quiet=True) == settings
-    assert list(first[0]['tasks']) == ['baby_memory', 'md_nouns_cartoon', 'labeled_s', 'voe']
+    assert list(first[0]['tasks']) == ['baby_memory', 'md_nouns_cartoon', 'labeled_s', 'voe_color']
     assert first[0]['tasks'] == second[0]['tasks']
 
 def test_a_new_kind_is_one_module_and_one_line(tiny_bench, tmp_path, monkeypatch, one_thread):

@@ -154,13 +154,6 @@ def test_heldout_never_shown_or_said(tiny):
     assert_never_shown_or_said([truth(tiny, r['recording']) for r in recordings(tiny)], held)
 
 
-@pytest.fixture(scope='module')
-def default_truths():
-    """The truth of every recording of the default nursery (seed 1337), simulated, not filmed (~25 s)."""
-    import exposure
-    return exposure.simulated_truths('default', 1337, training_only=False)
-
-
 def test_default_heldout_never_shown_or_said(default_truths):
     assert_never_shown_or_said(default_truths, speech.choose_heldout(1337))
 

@@ -35,13 +35,14 @@ once).
                                  pictures): lex-lwl, lex-viz_vocab, gram-trog, gram-winoground (text1-image1,
                                  text2-image2)
 Our own formats, where none is published:
-  voe/data.json      [{id, concept: permanence|color|shape|continuity, quad, fps: 5, object, diverge_at,
-                     possible: [frames], impossible: [frames]}]: a thing rolls behind a screen and comes out
-                     (possible), or does not, comes out changed, or skips the gap between two screens; both
-                     clips use the same files up to diverge_at. Permanence, color and shape are IntPhys
-                     quadruplets (two pairs, one quad) whose final frames are swapped between the pairs, so
-                     that surprise at mere content cannot pass. A pair passes when its impossible clip is the
-                     more surprising; AUROC over clips.
+  voe/voe_<concept>.json   one task a concept (permanence, continuity, color, shape): [{id, concept, quad,
+                     fps: 5, object, diverge_at, possible: [frames], impossible: [frames]}]. A thing is
+                     pushed behind a screen as in the recordings (speed, size, 1-3 s hidden) and the
+                     screen lifts on it or on nothing, it comes out of a second screen with or without
+                     crossing the gap, or comes out changed; both clips use the same files up to
+                     diverge_at. Each quadruplet gives two pairs matched so that motion and change point
+                     either way (stimuli.voe_quad). A pair passes when its impossible clip is the more
+                     surprising; AUROC over clips.
   gaze/data.json     LLaVA records: a caregiver looks at one of K = 2-3 things, "(A) the ball (B) the cup" in
                      the prompt; options = those texts, k = K, gold a letter
   joint_attention/data.json   LLaVA records, image = [scene, option A alone, option B alone]: "look, a dax!"
@@ -80,13 +81,18 @@ import world  # noqa: E402
 from atomic import atomic_write  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 4
+VERSION = 5
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
     'default': dict(ls_rounds=12, ls_pool=12, vtwt=3, vtwt_verb=4, wino=160, caption=120, pv_rounds=5,
                     localize=200, leftright=100, spatial=100, vdr=120, vdr_open=12, compare=150, count=25,
                     subitize=40, memory=14, nouns=5, adjectives=5, gram=25, lwl=4, viz_vocab=30, trog=25,
-                    gram_wino=80, voe=10, gaze=200, joint=120, probe=(20, 10)),
+                    gram_wino=80, voe=13, gaze=200, joint=120, probe=(20, 10)),
+    # the tests' size: enough items that a baseline's score is known to a few points
+    'small': dict(ls_rounds=4, ls_pool=6, vtwt=1, vtwt_verb=2, wino=40, caption=30, pv_rounds=2, localize=60,
+                  leftright=80, spatial=80, vdr=80, vdr_open=8, compare=80, count=15, subitize=30, memory=8,
+                  nouns=2, adjectives=2, gram=8, lwl=2, viz_vocab=10, trog=8, gram_wino=20, voe=13, gaze=100,
+                  joint=60, probe=(6, 4)),
     'tiny': dict(ls_rounds=1, ls_pool=2, vtwt=1, vtwt_verb=1, wino=4, caption=6, pv_rounds=1, localize=4,
                  leftright=3, spatial=3, vdr=2, vdr_open=1, compare=2, count=1, subitize=1, memory=1, nouns=1,
                  adjectives=1, gram=2, lwl=1, viz_vocab=2, trog=1, gram_wino=3, voe=1, gaze=4, joint=2,
@@ -211,8 +217,8 @@ def vtwt(su, cfg, ctx):
             if kind == 'verb':
                 s = S.action(st, pos, cat, st.color(cat))
             else:
-                s = S.pair(st, cat, pos, S.height_for(cat, st.u(95, 120)), other, oc,
-                           S.height_for(other, st.u(45, 60)), *st.background(), st.camera(),
+                s = S.pair(st, cat, pos, S.height_for(cat, st.u(85, 110)), other, oc,
+                           S.height_for(other, st.u(70, 85)), *st.background(), st.camera(),
                            flip=st.rng.random() < .5)
             image = su.image(f'images/vtwt_{len(rows):04d}.jpg', s)[7:]
             phrases = [two_words(ctx, w, cat) if kind == 'verb' else f'{w} {cat}' for w in (pos, neg)]
@@ -291,10 +297,10 @@ def caption(su, cfg, ctx):
                                 if (v, c) not in st.held_vo and c in handheld)
             s, slots = S.action(st, kind, cat, st.color(cat)), dict(N=cat)
         else:
-            longest = None
+            size_pct = None
             if kind == 'size':  # as little or as big as the size word says
-                longest = 60 if size == 'small' else 140
-            s = S.single(st, cat, color, longest=longest, fillers=int(st.rng.integers(0, 2)))
+                size_pct = 60 if size == 'small' else 140
+            s = S.single(st, cat, color, size=size_pct, fillers=int(st.rng.integers(0, 2)))
             slots = dict(N=cat, C=color, S=speech.SIZE_WORDS[size])
         rows.append([su.image(f'images/nursery_{i:04d}.jpg', s)[7:], ptb(S.speech_text(st, kind, **slots))])
     su.csv('SAYCam_caption.csv', ['image', 'text'], rows)
@@ -338,7 +344,7 @@ def localize(su, cfg, ctx):
         named, objs = st.sample([c for c in S.OBJECTS if c not in ('hand', 'foot')], 4), []
         others = [k for k in st.rng.permutation(4) if k != q][:int(st.rng.integers(1, 4))]
         for c, k in zip(named, [q] + others):
-            h = min(96, S.height_for(c, st.u(70, 100)))
+            h = min(96, 108 / S.aspect(c), S.height_for(c, st.u(80, 110)))  # inside its quadrant
             w, x0, y1 = h * S.aspect(c), (S.CROP[0] + 4, 164)[k % 2], (116, 236)[k // 2]
             objs.append(obj(c, st.color(c), h, st.u(x0 + w / 2, x0 + 112 - w / 2),
                             st.u(y1 - 110 + h, y1), cam))
@@ -382,9 +388,9 @@ MOVERS = ('ball', 'car', 'duck', 'dog', 'cat', 'bear', 'block', 'shoe', 'cup', '
 
 
 def vdr(su, cfg, ctx, key):
-    """Visual delayed response: 5-6 frames of a thing leaving the view (gone in the last). In the binary task
-    another thing leaves the other way in every other item (the answer needs the word); in the 8-way one
-    another thing stands still on the far side."""
+    """Visual delayed response: 5-6 frames of things leaving the view at once, the last two empty of them
+    (the delay). In the binary task the named thing and another leave by opposite sides; in the 8-way one
+    eight things leave by the eight exits, one each. The answer needs the word and a memory of the clip."""
     st, recs = su.st, []
     if key == 'binary':
         exits = (['left', 'right'] * cfg['vdr'])[:cfg['vdr']]
@@ -392,9 +398,20 @@ def vdr(su, cfg, ctx, key):
         exits = list(S.EXITS) * cfg['vdr_open']
     exits = [exits[j] for j in st.rng.permutation(len(exits))]
     for i, exit in enumerate(exits):
-        n, (cat, other) = int(st.rng.integers(5, 7)), st.sample(MOVERS, 2)
-        frames, out = S.exit_clip(st, cat, exit, n, other, moving=key == 'binary' and i % 2 == 1)
-        prompt = '<image>' * n + ' ' + VDR[key].format(cat)
+        n = int(st.rng.integers(5, 7))
+        if key == 'binary':
+            cats, ways = st.sample(MOVERS, 2), [exit, {'left': 'right', 'right': 'left'}[exit]]
+            y = st.pick([-1, 1]) * st.u(30, 45)  # one above the middle, one below
+            movers = [(c, e, (160 + st.u(-20, 20), 120 + k * y)) for c, e, k in zip(cats, ways, (1, -1))]
+            frames = S.exit_clip(st, movers, n)
+        else:
+            ways = [exit] + [e for e in S.EXITS if e != exit]
+            cats = st.sample(MOVERS, len(ways))
+            # each starts on a ring about the middle, on the side of its exit
+            movers = [(c, e, (160 + S.EXITS[e][0] * 62, 120 + S.EXITS[e][1] * 48))
+                      for c, e in zip(cats, ways)]
+            frames = S.exit_clip(st, movers, n, size=(65, 80))
+        prompt = '<image>' * n + ' ' + VDR[key].format(cats[0])
         recs.append(dict(id=f'vdr_{key}_{i}', conversations=conv(prompt, exit),
                          image=images(su, 'vdr', i, frames, 'jpg')))
     if key == 'binary':
@@ -404,19 +421,20 @@ def vdr(su, cfg, ctx, key):
 
 
 def compare(su, cfg, ctx, key):
-    """Which of two pictures has more of a thing (1-6, never equal): on a blank page with sizes drawn per
-    picture (synthetic), or in nursery scenes where another thing evens out the totals (real)."""
+    """Which of two pictures has more of a thing (1-6, never equal): on a blank page, the two pictures' things
+    adding up to the same area (synthetic), or in nursery scenes where another thing evens out the totals
+    (real)."""
     st, recs = su.st, []
     pairs = [(a, b) for a in range(1, 7) for b in range(a + 1, 7) if key == 'synthetic' or a + b <= 8]
     pairs = [pairs[j] for j in st.rng.permutation(len(pairs))]
     for i in range(cfg['compare']):  # every pair both ways round: the answer is A half the time
         (a, b), cat = pairs[i // 2 % len(pairs)][::1 - 2 * (i % 2)], st.pick(S.COMPACT)
-        other, pics = st.pick(c for c in S.COMPACT if c != cat), []
+        other, pics, size = st.pick(c for c in S.COMPACT if c != cat), [], st.u(70, 90)
         for mine, theirs in ((a, b), (b, a)):
             color = [st.color(cat)] * mine if st.rng.random() < 0.6 else [st.color(cat) for _ in range(mine)]
             if key == 'synthetic':
-                h = S.height_for(cat, st.u(50, 72))
-                pics.append(S.group(st, cat, mine, color, bg='plain', h=h))
+                heights = S.equal_area_heights(st, cat, mine, size)
+                pics.append(S.group(st, cat, mine, color, bg='plain', heights=heights))
             else:
                 others = [(other, st.color(other))] * theirs
                 pics.append(S.group(st, cat, mine, color, others=others))
@@ -429,13 +447,16 @@ def compare(su, cfg, ctx, key):
 
 
 def count(su, cfg, ctx, key):
-    """n of one kind (1-6, or 1-3 to subitize, each equally often) among 0-2 things of another kind."""
+    """n of one kind (1-6, or 1-3 to subitize, each equally often: chance is one over the range) among 0-2
+    things of another kind, the n adding up to the same area whatever n is."""
     st, recs, top = su.st, [], 6 if key == 'count' else 3
     for i, n in enumerate(st.rng.permutation(np.repeat(np.arange(1, top + 1), cfg[key])).tolist()):
         cat = st.pick(S.COMPACT + ('car', 'shoe', 'cat', 'dog'))
         other = st.pick(c for c in S.COMPACT if c != cat)
         color = [st.color(cat)] * n if st.rng.random() < 0.7 else [st.color(cat) for _ in range(n)]
-        s = S.group(st, cat, n, color, others=[(other, st.color(other))] * int(st.rng.integers(0, 3)))
+        heights = S.equal_area_heights(st, cat, n, st.u(75, 95))
+        s = S.group(st, cat, n, color, others=[(other, st.color(other))] * int(st.rng.integers(0, 3)),
+                    heights=heights)
         prompt = f'<image> How many {speech.plural(cat)} do you see?'
         recs.append(dict(id=f'{key}_{i}', conversations=conv(prompt, str(n)), image=images(su, key, i, [s])))
     devcv(su, f'baby_{key}', recs, 1 / top)
@@ -443,18 +464,28 @@ def count(su, cfg, ctx, key):
 
 def memory(su, cfg, ctx):
     """15 rounds of "touch the new image": 5 base things learnt in rounds 1-5, then each shown twice beside a
-    new thing. A thing seen again is re-posed (place, size): remembering it means recognising the thing."""
+    new thing. A thing seen again comes back in another place, colour (where it has another), size and
+    facing, never pixel for pixel: remembering it means recognising the kind, not matching a picture."""
     st, recs = su.st, []
     for i in range(cfg['memory']):
         kinds = [c for c in S.OBJECTS if c not in ('hand', 'foot')]
-        (bg, variant), things = st.background(), st.sample(kinds, 15)
-        things = [(c, st.color(c)) for c in things]
+        things = st.sample(kinds, 15)
         turns = [[things[0]]] + [[things[k - 1], things[k]] for k in range(1, 5)]
         turns += [[things[j], new] for j, new in zip(st.rng.permutation(10) % 5, things[5:])]  # [old, new]
         answers = [0] + st.rng.integers(0, 2, 14).tolist()
         # the new one at the answer
         turns = [t if a == len(t) - 1 else t[::-1] for t, a in zip(turns, answers)]
-        pics = [S.single(st, c, col, bg, variant, longest=st.u(100, 140)) for t in turns for c, col in t]
+        seen, pics = {}, []  # seen: the places and colours each thing has been shown in
+        for c in (c for t in turns for c in t):
+            places, colors = seen.setdefault(c, ([], []))
+            bg = st.pick([b for b in S.PLACES[c] if b not in places] or S.PLACES[c])
+            color = st.pick([x for x in st.colors(c) if x not in colors] or st.colors(c))
+            pic = S.single(st, c, color, bg, size=st.u(85, 120))
+            if c in S.ASYMMETRIC:
+                pic['objects'][0]['flip'] = bool(st.rng.random() < .5)
+            places.append(bg)
+            colors.append(color)
+            pics.append(pic)
         convs = []
         for r, a in enumerate(answers):
             if r == 0:
@@ -462,7 +493,7 @@ def memory(su, cfg, ctx):
             else:
                 prompt = "Let's try more. Touch the new image. (A) <image> (B) <image>"
             convs += conv(prompt, ABCD[a])
-        labels = [[c for c, _ in t] for t in turns]
+        labels = [list(t) for t in turns]
         recs.append(dict(id=f'memory_task_{i}', labels=labels, conversations=convs,
                          image=images(su, 'memory', i, pics, 'jpg')))
     devcv(su, 'baby_memory', recs, 0.5, rounds=15, base_rounds=5)
@@ -545,7 +576,10 @@ def adjectives_manifest(su, cfg, ctx):
     st, adj = su.st, []
     for i, w in enumerate(list(world.COLOR_WORDS) * cfg['adjectives'] + ['big'] * 2 * cfg['adjectives']):
         kinds = S.COMPACT + ('car', 'shoe', 'cat', 'dog')
-        cat = st.pick(c for c in kinds if w == 'big' or w in st.colors(c) and len(st.colors(c)) > 1)
+        cands = [c for c in kinds if w == 'big' or w in st.colors(c) and len(st.colors(c)) > 1]
+        # where a seed holds out w on every kind that has another colour, one with w held out (a suite that
+        # may show held-out pairs)
+        cat = st.pick(cands or [c for c in kinds if w in world.CATEGORIES[c][2]])
         other = 'little' if w == 'big' else st.color(cat, exclude=(w,))
         (bg, variant), col = st.background(), st.color(cat)
         paths = {val: f'cartoon/{w}/{i:03d}_{val}.jpg' for val in (w, other)}
@@ -553,8 +587,8 @@ def adjectives_manifest(su, cfg, ctx):
             color = val if val in world.COLORS else col
             # three draws whatever the word, so that the pictures stay those of this VERSION
             big, little, any_size = st.u(125, 150), st.u(50, 62), st.u(95, 130)
-            longest = {'big': big, 'little': little}.get(val, any_size)
-            su.image('Lexical/Adjectives/' + path, S.single(st, cat, color, bg, variant, longest=longest))
+            size_pct = {'big': big, 'little': little}.get(val, any_size)
+            su.image('Lexical/Adjectives/' + path, S.single(st, cat, color, bg, variant, size=size_pct))
         # the same two pictures asked both ways: a bias for one cannot pass
         for pos, neg in ((w, other), (other, w)):
             n, b = freq(ctx, pos)
@@ -657,10 +691,15 @@ def devbench_wino(su, cfg, ctx):
 # beyond the published benchmarks: violation of expectation, gaze following, joint attention, probes
 
 
+VOE_CONCEPTS = ('permanence', 'continuity', 'color', 'shape')
+
+
 def voe(su, cfg, ctx):
-    st, recs = su.st, []
-    for q, concept in enumerate(('permanence', 'color', 'shape', 'continuity') * cfg['voe']):
-        clips, thing = S.voe_quad(st, concept, int(st.rng.integers(9, 12)))
+    """Violation of expectation, one task per concept (voe_<concept>.json): cfg['voe'] quadruplets of clips
+    each, two matched pairs a quadruplet (stimuli.voe_quad)."""
+    st, by_concept = su.st, {c: [] for c in VOE_CONCEPTS}
+    for q, concept in enumerate(VOE_CONCEPTS * cfg['voe']):
+        clips, thing = S.voe_quad(st, concept)
         written, paths = {}, {}  # a frame with the same pixels as another clip's is that clip's file
         for k, frames in clips.items():
             paths[k] = []
@@ -669,16 +708,15 @@ def voe(su, cfg, ctx):
                 key = hashlib.blake2b(px.tobytes(), digest_size=16).digest()
                 written[key] = written.get(key) or su.image(f'frames/q{q:03d}_{k}_{t:02d}.jpg', f, px)
                 paths[k].append(written[key])
-        pairs = (('possible', 'impossible'), ('possible2', 'impossible2'))
-        if concept == 'continuity':  # a pair, not a quadruplet
-            pairs = pairs[:1]
-        for p, imp in pairs:
+        recs = by_concept[concept]
+        for p, imp in (('possible', 'impossible'), ('possible2', 'impossible2')):
             diverge_at = next(t for t, (a, b) in enumerate(zip(paths[p], paths[imp])) if a != b)
-            recs.append(dict(id=f'voe_{len(recs):04d}', concept=concept, quad=q, fps=5, object=thing,
-                             diverge_at=diverge_at, possible=paths[p], impossible=paths[imp]))
-    su.text('data.json', recs)
-    su.task('voe', 'data.json', 'voe', len(recs), 0.5, clips=2 * len(recs),
-            metric='pairwise accuracy (impossible more surprising) and AUROC over clips')
+            recs.append(dict(id=f'voe_{concept}_{len(recs):03d}', concept=concept, quad=q, fps=5,
+                             object=thing, diverge_at=diverge_at, possible=paths[p], impossible=paths[imp]))
+    for concept, recs in by_concept.items():
+        su.text(f'voe_{concept}.json', recs)
+        su.task(f'voe_{concept}', f'voe_{concept}.json', 'voe', len(recs), 0.5, clips=2 * len(recs),
+                metric='pairwise accuracy (impossible more surprising) and AUROC over clips')
 
 
 def gaze(su, cfg, ctx):

@@ -39,13 +39,26 @@ NOVEL_WORDS = ('dax', 'wug', 'blicket', 'toma', 'fep', 'zorp', 'modi', 'kiki', '
                'moop')
 # offsets from a face of things it looks at: head turns -2, 0, +2 (world._paste_face)
 GAZE_SLOTS = (-105, 0, 105)
+# the median height of each kind in the default recordings' views (at least half in view), as a share of a
+# 'medium' one's (world.unit_height): most kinds are mostly seen small (0.7), these at medium size
+RECORDED_MEDIUM = ('apple', 'ball', 'bear', 'book', 'cup', 'dog', 'shoe', 'door', 'window', 'tree', 'hand',
+                   'foot')
 
 
 def aspect(cat):
     return world.CATEGORIES[cat][1]
 
 
-def height_for(cat, longest):
+def height_for(cat, size):
+    """Height in view px of a thing drawn at `size` percent of its kind's median height in the recordings:
+    every kind keeps the recordings' scale (a crib taller than a ball), so that what a model learnt of a
+    thing's look carries over to the suites. Main things are drawn at 85-120%, fillers and crowds at
+    80-100%."""
+    seen = world.unit_height(cat) * (1.0 if cat in RECORDED_MEDIUM else world.SIZES['small'])
+    return seen * size / 100
+
+
+def height_at_longest(cat, longest):
     """Height at which a thing's longer side is `longest` px."""
     return longest / max(1.0, aspect(cat))
 
@@ -111,7 +124,7 @@ def overlaps(a, b):
     return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
 
-def hands(skin, y=250, h=90):
+def hands(skin, y=250, h=75):
     """The child's own hands raised at the bottom of the view, as in the recordings (view pixels)."""
     return [obj('hand', skin, h, x, y, (0, 0), screen=True, z=4, flip=side > 0)
             for side, x in ((-1, 72.0), (1, 248.0))]
@@ -140,25 +153,25 @@ def scatter(st, items, region=(CROP[0] + 6, 14, CROP[1] - 6, 236), gap=6):
     raise RuntimeError(f'cannot place {items} in {region}')
 
 
-def single(st, cat, color, bg=None, variant=None, longest=None, fillers=0):
+def single(st, cat, color, bg=None, variant=None, size=None, fillers=0):
     """One thing large near the middle of a scene where it is found, maybe with small fillers at the sides."""
     bg = bg or st.pick(PLACES[cat])
     variant, cam = int(st.rng.integers(4)) if variant is None else variant, st.camera()
     if cat in ('hand', 'foot'):  # the child's own, seen from above as in the recordings
         if cat == 'hand':
-            objs = hands(color, y=st.u(235, 255), h=st.u(95, 115))
+            objs = hands(color, y=st.u(235, 255), h=st.u(62, 80))
         else:
             feet_x = (st.u(110, 125), st.u(195, 210))
-            objs = [obj('foot', color, st.u(85, 100), x, st.u(225, 240), (0, 0), screen=True, z=3.8,
+            objs = [obj('foot', color, st.u(55, 70), x, st.u(225, 240), (0, 0), screen=True, z=3.8,
                         flip=x > 160) for x in feet_x]
     else:
-        h = st.u(130, 175) if cat in ('door', 'tree') else height_for(cat, longest or st.u(95, 140))
+        h = st.u(130, 175) if cat in ('door', 'tree') else height_for(cat, size or st.u(85, 120))
         if cat in ('door', 'window'):
             cam[1] = 30 if cat == 'window' else 45  # look up at the wall
         objs = [obj(cat, color, h, 160 + st.u(-35, 35), min(236, 122 + h / 2 + st.u(-15, 25)), cam)]
     for _ in range(fillers):
         f = st.pick(c for c in FILLERS if c != cat)
-        o = obj(f, st.color(f), height_for(f, st.u(32, 44)), st.pick([CROP[0] + 22, CROP[1] - 22]),
+        o = obj(f, st.color(f), height_for(f, st.u(80, 95)), st.pick([CROP[0] + 22, CROP[1] - 22]),
                 st.u(200, 236), cam, z=-0.5)
         if not any(overlaps(vbox(o, cam), vbox(p, cam)) for p in objs):
             objs.append(o)
@@ -170,22 +183,32 @@ def place_view(st, bg):
     about."""
     cam = [round(st.u(0, 160)), round(st.u(60, 120))]
     cats = st.sample(FILLERS, int(st.rng.integers(0, 3)))
-    spots = scatter(st, [(c, height_for(c, st.u(30, 42))) for c in cats], (20, 150, 300, 236))
+    spots = scatter(st, [(c, height_for(c, st.u(80, 95))) for c in cats], (20, 150, 300, 236))
     variant = int(st.rng.integers(4))
     objs = [obj(c, st.color(c), h, x, y, cam) for c, (x, y, h) in zip(cats, spots)]
     return scene(bg, variant, cam, objs)
 
 
-def group(st, cat, n, colors, others=(), bg=None, h=None):
-    """n things of one kind (a colour each) and other things [(cat, color)], scattered ('plain': a blank
-    page)."""
+def group(st, cat, n, colors, others=(), bg=None, h=None, heights=None):
+    """n things of one kind (a colour each; of height h, or heights one each) and other things
+    [(cat, color)], scattered ('plain': a blank page)."""
     (bg, variant), cam = ((bg, int(st.rng.integers(4))) if bg else st.background()), st.camera()
-    items = [(cat, h or height_for(cat, st.u(56, 72)))] * n
-    items += [(c, height_for(c, st.u(56, 72))) for c, _ in others]
+    items = [(cat, hh) for hh in heights or [h or height_for(cat, st.u(80, 100))] * n]
+    items += [(c, height_for(c, st.u(80, 100))) for c, _ in others]
     spots = scatter(st, items)
     all_colors = list(colors) + [col for _, col in others]
     objs = [obj(c, col, hh, x, y, cam) for (c, _), col, (x, y, hh) in zip(items, all_colors, spots)]
     return scene(bg, variant, cam, objs)
+
+
+def equal_area_heights(st, cat, n, size, per=3):
+    """Heights of n things of a kind, each varied by up to a quarter, whose boxes add up to about the area of
+    `per` things at `size` percent: a picture's area then says nothing of how many things it holds. The
+    boxes' total shrinks as n^-0.08, which cancels the edges of many small things that a 64 px picture
+    blurs into "stuff" (measured with baselines.salient_area), and varies by up to 18% a picture."""
+    total = per * height_for(cat, size) ** 2 * n ** -0.08 * st.u(0.85, 1.18)
+    h = st.rng.uniform(0.8, 1.25, n)
+    return (h * np.sqrt(total / np.sum(h ** 2))).tolist()
 
 
 def pair(st, a, ca, ha, b, cb, hb, bg, variant, cam, flip=False):
@@ -214,14 +237,14 @@ def action(st, verb, cat, color, bg=None):
         o = obj(cat, color, h, x, y, (0, 0), screen=True, z=3.5, pose=pose)
         return scene(bg, variant, cam, hands(skin, y=st.u(250, 262)) + [o])
     if verb == 'throw':
-        o = obj(cat, color, height_for(cat, st.u(60, 75)), 160 + st.u(-60, 60), st.u(70, 105), cam, z=3.5)
+        o = obj(cat, color, height_for(cat, st.u(80, 100)), 160 + st.u(-60, 60), st.u(70, 105), cam, z=3.5)
         return scene(bg, variant, cam, hands(skin, y=st.u(262, 275)) + [o])
     d = st.pick([-1, 1])  # fall
     t = obj('table', st.color('table', exclude=(color,)), st.u(100, 115), 160 - d * st.u(25, 40),
             st.u(215, 230), cam)
     top = t['y'] - world.SUPPORT['table'] * world.object_height(t)
     tw = world.object_height(t) * aspect('table')
-    h = height_for(cat, st.u(50, 62))
+    h = height_for(cat, st.u(70, 85))
     o = obj(cat, color, h, t['x'] - cam[0] + d * (tw / 2 + h * aspect(cat) / 2 + 6),
             top - cam[1] + st.u(0.3, 0.6) * (t['y'] - top), cam, z=0.5)
     return scene(bg, variant, cam, [t, o])
@@ -252,46 +275,79 @@ def relation(st, fig, rel, lm, fc, lc, bg=None, cam=None, variant=None, side=Non
 
 def stack(st, top, bottom, tc, bc, bg, variant, cam):
     """One small thing standing on another."""
-    b = obj(bottom, bc, height_for(bottom, 95), 160, 222, cam)
-    on_top = obj(top, tc, height_for(top, 80), 160, 222 - world.object_height(b) * 0.97, cam, z=0.5)
+    b = obj(bottom, bc, height_for(bottom, 100), 160, 222, cam)
+    on_top = obj(top, tc, height_for(top, 85), 160, 222 - world.object_height(b) * 0.97, cam, z=0.5)
     return scene(bg, variant, cam, [b, on_top])
 
 
+@functools.lru_cache(maxsize=None)
+def leaning(cat):
+    """How far right of its box's middle a thing's drawing has its centre of mass, per px of height: turning
+    it round moves that mass, which a thumbnail sees without seeing which way the thing faces."""
+    _, clear = world.sprite(cat, world.CATEGORIES[cat][2][0], 80)
+    mass = (1 - clear.squeeze()).sum(0)
+    return float((mass * (np.arange(len(mass)) - (len(mass) - 1) / 2)).sum() / mass.sum() / 80)
+
+
 def mirror_set(st):
-    """Two things facing somewhere, and three views of them re-posed (another camera, other places and
-    sizes, the same order): as they were, mirrored (places and facing swapped), and with their places
-    swapped. Re-posing keeps a pixel matcher from reading the answer off near-identical pictures; only order
-    and facing tell the options apart. Returns (reference, [same, mirror, swap])."""
+    """Two things facing somewhere, and three views of them re-posed together (another camera, other places
+    and sizes, the same for the three): as they were, the first turned round, the second turned round. The
+    options differ only in which way one thing faces, at the same places, so neither place nor a pixel
+    matcher answers; the re-posing keeps the reference from matching any option pixel for pixel.
+    Returns (reference, [same, first turned, second turned])."""
     (bg, variant), (a, b) = st.background(), st.sample(ASYMMETRIC, 2)
     (ca, cb), fa, fb = two_colors(st, a, b), st.rng.random() < .5, st.rng.random() < .5
 
-    def pose():
-        x = st.u(85, 125)
-        return (height_for(a, st.u(70, 100)), height_for(b, st.u(70, 100)), x, x + st.u(100, 130),
-                st.u(190, 228), st.u(190, 228), st.camera())
+    def pose(low):  # the reference stands anywhere in the lower two thirds, the options low down
+        x = st.u(80, 130)
+        return (height_for(a, st.u(80, 115)), height_for(b, st.u(80, 115)), x, x + st.u(95, 140),
+                st.u(low, 228), st.u(low, 228), st.camera())
 
-    def two(p, xa, xb, fa, fb):
-        ha, hb, _, _, ya, yb, c = p
+    def two(p, fa, fb):  # each thing's centre of mass at (xa, ya) and (xb, yb), whichever way it faces
+        ha, hb, xa, xb, ya, yb, c = p
+        xa -= (1 - 2 * fa) * leaning(a) * ha
+        xb -= (1 - 2 * fb) * leaning(b) * hb
         return scene(bg, variant, c, [obj(a, ca, ha, xa, ya, c, flip=fa), obj(b, cb, hb, xb, yb, c, flip=fb)])
-    ref, p = pose(), pose()
-    mirror = two(p, 320 - p[2], 320 - p[3], not fa, not fb)
-    return two(ref, ref[2], ref[3], fa, fb), [two(p, p[2], p[3], fa, fb), mirror, two(p, p[3], p[2], fa, fb)]
+    p = pose(195)
+    options = [two(p, fa, fb), two(p, not fa, fb), two(p, fa, not fb)]
+    return another_light(st, two(pose(140), fa, fb)), [another_light(st, o) for o in options]
+
+
+def coverage(cat):
+    """The share of its box a thing's drawing covers (a ball is a disc, a block a square)."""
+    _, clear = world.sprite(cat, world.CATEGORIES[cat][2][0], 80)
+    return float(1 - clear.mean())
+
+
+def equal_area_height(cat, other, h_other):
+    """The height at which a thing covers as many pixels as another of height h_other."""
+    return h_other * np.sqrt(aspect(other) * coverage(other) / (aspect(cat) * coverage(cat)))
+
+
+def another_light(st, s):
+    """A scene shot again under other light: the head camera's exposure and white balance drift between
+    shots (a gain of 0.8-1.2, and up to 8% more or less in each channel)."""
+    gain = st.u(0.8, 1.2)
+    return dict(s, exposure=[round(gain * st.u(0.92, 1.08), 3) for _ in range(3)])
 
 
 def details_set(st):
-    """A close-up of a thing, and three scenes that share a background and a second thing and differ in the
-    first: exactly it, the same kind in another colour, another kind in the same colour."""
-    kinds = [c for c in COMPACT + ('car', 'shoe', 'cat', 'dog') if len(st.colors(c)) >= 2]
-    x = st.pick(kinds)
-    c, c2 = two_colors(st, x, x)
-    x2 = st.pick([k for k in kinds if k != x and c in st.colors(k)] or [k for k in kinds if k != x])
-    filler = st.pick(k for k in COMPACT if k not in (x, x2))
-    fc, (bg, variant), cam, left = st.color(filler), st.background(), st.camera(), st.rng.random() < .5
-    fh = height_for(filler, st.u(60, 80))
-    closeup = single(st, x, c, bg, variant, longest=st.u(120, 150))
-    options = ((x, c), (x2, c if c in st.colors(x2) else st.color(x2)), (x, c2))
-    return closeup, [pair(st, k, col, height_for(k, 80), filler, fc, fh, bg, variant, cam, left)
-                     for k, col in options]
+    """A close-up of a thing x in colour c, and three scenes of x and a thing y covering as many pixels:
+    exactly (x:c, y:d), the colours swapped (x:d, y:c), and that swap with the places swapped too. Every
+    option holds the same kinds and colours in about the same amounts, so a colour histogram cannot pick the
+    exact one; only which kind bears which colour does."""
+    kinds = [k for k in COMPACT + ('car', 'shoe', 'cat', 'dog') if len(st.colors(k)) >= 2]
+    pairs = [(x, y, c, d) for x in kinds for y in kinds if x != y for c in st.colors(x) for d in st.colors(y)
+             if c != d and d in st.colors(x) and c in st.colors(y)]
+    x, y, c, d = st.pick(pairs)
+    (bg, variant), cam, left = st.background(), st.camera(), st.rng.random() < .5
+    hx = height_for(x, st.u(85, 100))
+    hy = equal_area_height(y, x, hx)
+    closeup = single(st, x, c, bg, variant, size=st.u(110, 130))
+    options = [pair(st, x, c, hx, y, d, hy, bg, variant, cam, left),
+               pair(st, x, d, hx, y, c, hy, bg, variant, cam, left),
+               pair(st, x, d, hx, y, c, hy, bg, variant, cam, not left)]
+    return another_light(st, closeup), [another_light(st, o) for o in options]
 
 
 def face(st, cam, gaze=None, mouth=False, x=160, y=258, h=128):
@@ -412,7 +468,7 @@ def gram_pair(st, cat, i, held=(), use_held=True):
             s = action(st, 'fall', fell, cf, bg=bg)
             t, c = s['objects'][0], s['camera']
             top = t['y'] - world.SUPPORT['table'] * world.object_height(t)
-            s['objects'].append(obj(stays, cs, height_for(stays, 55), t['x'] - c[0], top - c[1], c, z=0.5))
+            s['objects'].append(obj(stays, cs, height_for(stays, 70), t['x'] - c[0], top - c[1], c, z=0.5))
             pics.append(scene(s['background'], s['variant'], c, s['objects']))
         captions = tuple(f'the {x} fell and the {y} is on the table' for x, y in ((a, b), (b, a)))
         return captions, pics, 'fell', []
@@ -457,7 +513,11 @@ PLAIN = (236, 233, 226)  # the 'synthetic' pictures' backdrop: a blank page
 
 def render(s):
     """A scene's pixels: world.render_frame, or sprites on a blank page (background 'plain'), plus any novel
-    things (s['novel']: [{shape, colors, h, x, y}], bottom centre in view pixels) on top."""
+    things (s['novel']: [{shape, colors, h, x, y}], bottom centre in view pixels) on top, under the light of
+    s['exposure'] (a gain a channel) where it has one."""
+    if s.get('exposure'):
+        lit = render(dict(s, exposure=None)) * np.array(s['exposure'])
+        return np.clip(lit + 0.5, 0, 255).astype(np.uint8)
     if s['background'] != 'plain' and not s.get('novel'):
         return world.render_frame(s)
     if s['background'] == 'plain':
@@ -479,105 +539,136 @@ def render(s):
 # motion at the training frame rate (5 fps): visual delayed response, violation of expectation
 
 
-def motion(st, cat, color, h, start, step, n, bg, variant, cam, others=(), occluder=None, change=None):
-    """n frames of a thing moving by `step` (view px a frame) from `start` (bottom centre, view px);
-    change(t, o) may edit or drop (return None) the thing at frame t: the impossible events of VOE."""
-    frames = []
-    for t in range(n):
-        # facing where it goes; a ball's stripes turn as it rolls
-        pose = int(abs(step[0] * t) / (np.pi * h) * 8) % 8 if cat == 'ball' else 0
-        o = obj(cat, color, h, start[0] + step[0] * t, start[1] + step[1] * t, cam,
-                flip=cat in ASYMMETRIC and step[0] < 0, pose=pose)
-        o = change(t, o) if change else o
-        things = [dict(p) for p in others] + ([o] if o else [])
-        frames.append(scene(bg, variant, cam, things, occluder=occluder))
-    return frames
-
-
 EXITS = {'top': (0, -1), 'bottom': (0, 1), 'left': (-1, 0), 'right': (1, 0), 'top right': (1, -1),
          'top left': (-1, -1), 'bottom right': (1, 1), 'bottom left': (-1, 1)}
 
 
-def exit_clip(st, cat, exit, n, other, moving):
-    """n frames of a thing leaving the view through `exit` (diagonal exits aim at the corner), wholly outside
-    from frame n - 2 on, and another thing that stands still on the far side or (moving) leaves the other way.
-    Returns (frames, first frame the thing is gone)."""
-    (bg, variant), cam, (ex, ey) = st.background(), st.camera(), EXITS[exit]
-    h = height_for(cat, st.u(60, 80))
-    w = h * aspect(cat)
-    cx = 160 + (ex == 0) * st.u(-30, 30) - ex * st.u(0, 25)
-    cy = 120 + (ey == 0) * st.u(-20, 40) - ey * st.u(0, 15)
+def leaving(st, cat, exit, n, start, size, cam):
+    """(thing at frame 0, step a frame in view px) of a thing at `start` (its centre) that leaves the view
+    through `exit` (diagonal exits aim at the corner) and is wholly outside from frame n - 2 on."""
+    (ex, ey), h = EXITS[exit], height_for(cat, size)
+    w, (cx, cy) = h * aspect(cat), start
     # the fraction of the way to the corner (or the edge) that takes it wholly out of view
     need_x = (160 + w / 2 + 4 - ex * (cx - 160)) / 160 if ex else np.inf
     need_y = (120 + h / 2 + 4 - ey * (cy - 120)) / 120 if ey else np.inf
     need = min(need_x, need_y)
-    out, oh, oc = n - 2, height_for(other, st.u(40, 50)), st.color(other)
-    step = (ex * 160 * need / out, ey * 120 * need / out)
-    frames = motion(st, cat, st.color(cat), h, (cx, cy + h / 2), step, n, bg, variant, cam)
-    if moving:
-        ox, oy = 160 + st.u(-40, 40), 70 + oh
-    else:
-        ox, oy = 160 - 90 * ex + st.u(-15, 15), 236 if ey <= 0 else 70 + oh
-    v = (160 + oh * aspect(other) / 2 + 40) / max(1, out - 1) if moving else 0
-    for t, f in enumerate(frames):
-        f['objects'].insert(0, obj(other, oc, oh, ox - ex * v * t, oy, cam, id=f'{other}x',
-                                   flip=moving and other in ASYMMETRIC and ex > 0))
-    return frames, out
+    step = (ex * 160 * need / (n - 2), ey * 120 * need / (n - 2))
+    return obj(cat, st.color(cat), h, cx, cy + h / 2, cam, flip=cat in ASYMMETRIC and ex < 0), step
 
 
-ROLLERS = ('ball', 'car', 'apple', 'duck', 'block', 'cup', 'bear')
+def exit_clip(st, movers, n, size=(85, 105)):
+    """n frames of things [(cat, exit, (x, y) centre)] leaving the view at once, each through its own exit,
+    all wholly outside from frame n - 2 on: the last two frames are a delay with the view empty of them.
+    Every exit asked about sees a thing leave, so change in a region of the view answers nothing; only
+    remembering which thing went where does."""
+    (bg, variant), cam = st.background(), st.camera()
+    starts = [leaving(st, cat, exit, n, xy, st.u(*size), cam) for cat, exit, xy in movers]
+    frames = []
+    for t in range(n):
+        things = [dict(o, x=round(o['x'] + sx * t, 1), y=round(o['y'] + sy * t, 1)) for o, (sx, sy) in starts]
+        frames.append(scene(bg, variant, cam, things))
+    return frames
 
 
-def voe_quad(st, concept, n):
-    """Clips of a thing rolling behind a screen (5 fps, n frames), as {name: frames}: 'possible' and its
-    violation 'impossible'; permanence (it vanishes), color and shape (it changes) add a second pair
-    ('possible2', 'impossible2') whose final frames are the first pair's swapped (IntPhys); continuity (two
-    screens: it skips the gap between them) is one pair. The change happens while the thing is fully
-    hidden."""
+def glide(start, stop, speed):
+    """View x a frame from start to stop at `speed` px a frame, ending at stop."""
+    k = max(1, int(np.ceil(abs(stop - start) / speed)))
+    return list(np.linspace(start, stop, k + 1)[1:])
+
+
+def pushed_clip(thing, track, bg, variant, cam, d, screens=(), occluder=None, lift=None):
+    """Frames of a thing (an obj, a function of the frame giving one, or None) along a track of view x, one a
+    frame (None: not there), going in direction d, behind a screen (occluder, lifted lift[t] px at frame t)
+    or among screen things."""
+    frames = []
+    for t, x in enumerate(track):
+        things = [dict(p) for p in screens]
+        if thing is not None and x is not None:
+            o = thing(t) if callable(thing) else thing
+            things.append(dict(o, x=round(x + cam[0], 1), flip=o['category'] in ASYMMETRIC and d < 0))
+        occ = occluder and dict(occluder, y=round(occluder['y'] - (lift[t] if lift else 0), 1))
+        frames.append(scene(bg, variant, cam, things, occluder=occ))
+    return frames
+
+
+def voe_quad(st, concept, fps=5):
+    """Clips of a thing pushed behind a screen as in the recordings (make.ROLLERS at make.PUSH_SPEED, hidden
+    make.HIDDEN_SECONDS, behind a screen make.SCREEN_MARGIN bigger than it), as ({name: frames}, kind): two
+    pairs (possible, impossible; possible2, impossible2) of clips of one length that differ only once the
+    thing is wholly hidden, matched so that neither motion nor change marks the impossible one (IntPhys):
+        permanence   the screen lifts: the thing is there / is gone; the screen lifts at first on nothing,
+                     and again: on nothing / on a thing come from nowhere
+        continuity   two screens: it crosses the gap and comes out of the second / comes out of the second
+                     without crossing; it stays behind the first / comes out of the second without crossing
+        color, shape it comes out as it went in / in another colour (another kind as wide); and the same
+                     from that colour (kind)"""
     (bg, variant), cam, d = st.background(), st.camera(), st.pick([-1, 1])
-    cat = st.pick(ROLLERS)
-    other = st.pick(c for c in ROLLERS if c != cat)
-    h = height_for(cat, st.u(75, 88))
-    h2 = height_for(other, h * max(1.0, aspect(cat)))  # as wide as the first, so the same screen hides either
+    # two screens and the gap between them fit the view only with smaller, compact things
+    cat = st.pick(c for c in make.ROLLERS if concept != 'continuity' or aspect(c) <= 1.1)
+    other = st.pick(c for c in make.ROLLERS if c != cat)
+    h = height_for(cat, st.u(60, 75) if concept == 'continuity' else st.u(80, 105))
+    h2 = height_at_longest(other, h * max(1.0, aspect(cat)))  # as wide as the first: one screen hides either
     w, (c1, c2), oc = max(h * aspect(cat), h2 * aspect(other)), two_colors(st, cat, cat), st.color(other)
-    floor, ow = st.u(195, 215), w + st.u(30, 40)
-    occ = dict(x=round(160 + cam[0]), y=round(floor + 6 + cam[1]), w=round(ow),
-               h=round(max(h, h2) + st.u(22, 30)), color=st.pick(world.CATEGORIES['screen'][2]))
-    screens, gap, span = [], None, ow + w + 20
-    if concept == 'continuity':  # two screens with a gap between them that is wider than the thing
-        occ, sh = None, max(max(h, h2) + 22, (w + 12) / aspect('screen'))
-        sw = sh * aspect('screen')
-        sx = (160 - sw / 2 - w / 2 - 8, 160 + sw / 2 + w / 2 + 8)
-        screens = [obj('screen', st.pick(world.CATEGORIES['screen'][2]), sh, x, floor + 6, cam, z=1.0)
-                   for x in sx]
-        gap, span = (sx[0] + sw / 2, sx[1] - sw / 2), sx[1] - sx[0] + sw + w + 16
-    x0, step = 160 - d * span / 2, d * span / (n - 1)
-    t_hide = next((t for t in range(n) if occ and abs(x0 + step * t - 160) <= (ow - w) / 2), n // 2)
-
-    def clip(c, col, hh, change=None):
-        return motion(st, c, col, hh, (x0, floor), (step, 0), n, bg, variant, cam, screens, occ, change)
-
-    def after(edit):  # the thing changes (or vanishes) once it is fully behind the screen
-        return lambda t, o: o if t < t_hide else edit(o)
-
-    def turn_into(c, col, hh):
-        return lambda o: dict(o, category=c, color=col, size=hh / world.unit_height(c), pose=0)
+    floor, speed = st.u(195, 215), st.u(*make.PUSH_SPEED) / fps
+    hide = int(round(st.u(*make.HIDDEN_SECONDS) * fps))
+    ow, oh = w + st.u(*make.SCREEN_MARGIN), max(h, h2) + st.u(*make.SCREEN_MARGIN)
+    screen_color = st.pick(world.CATEGORIES['screen'][2])
+    thing = {k: obj(k2, col, hh, 0, floor, cam) for k, (k2, col, hh) in
+             dict(a=(cat, c1, h), b=(cat, c2, h), o=(other, oc, h2)).items()}
+    enter = 160 - d * ((ow + w) / 2 + st.u(10, 30))
+    if concept == 'continuity':
+        return continuity_quad(st, thing['a'], w, h, floor, speed, hide, d, bg, variant, cam), cat
+    occ = dict(x=round(160 + cam[0]), y=round(floor + 6 + cam[1]), w=round(ow), h=round(oh),
+               color=screen_color)
+    behind = 160 + st.u(-0.3, 0.3) * (ow - w) / 2
+    track_in = [enter] + glide(enter, behind, speed) + [behind] * hide
     if concept == 'permanence':
-        return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(lambda o: None)),
-                    possible2=clip(cat, c1, h, lambda t, o: None),
-                    impossible2=clip(cat, c1, h, lambda t, o: o if t >= t_hide else None)), cat
-    if concept == 'color':
-        return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(turn_into(cat, c2, h))),
-                    possible2=clip(cat, c2, h),
-                    impossible2=clip(cat, c2, h, after(turn_into(cat, c1, h)))), cat
-    if concept == 'shape':
-        return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, after(turn_into(other, oc, h2))),
-                    possible2=clip(other, oc, h2),
-                    impossible2=clip(other, oc, h2, after(turn_into(cat, c1, h)))), cat
+        lift_frames = max(2, round(0.5 * fps))
+        up = list(np.linspace(0, oh + 12, lift_frames + 1)[1:])
+        lift = [0.0] * len(track_in) + up + [oh + 12] * 2
+        track = track_in + [behind] * (len(lift) - len(track_in))
+        # nothing pushed: the screen lifts on an empty floor first, and comes down again
+        first = [0.0] + up + up[::-1] + [0.0] * (len(track_in) - 2 * lift_frames - 1)
+        lift2 = first[:len(track_in)] + up + [oh + 12] * 2
+        hidden_from = len(track_in) - hide
+        there = [None] * len(track)
+        return dict(possible=pushed_clip(thing['a'], track, bg, variant, cam, d, occluder=occ, lift=lift),
+                    impossible=pushed_clip(thing['a'], track[:hidden_from] + there[hidden_from:], bg, variant,
+                                           cam, d, occluder=occ, lift=lift),
+                    possible2=pushed_clip(None, track, bg, variant, cam, d, occluder=occ, lift=lift2),
+                    impossible2=pushed_clip(thing['a'], there[:len(track_in)] + track[len(track_in):], bg,
+                                            variant, cam, d, occluder=occ, lift=lift2)), cat
+    out = 160 + d * ((ow + w) / 2 + st.u(15, 35))
+    track = track_in + glide(behind, out, speed)
+    changed_at = len(track_in) - hide // 2  # while wholly hidden
 
-    def skip_gap(t, o):  # not there while it would be crossing the gap between the screens
-        return None if o['x'] - cam[0] + w / 2 > gap[0] and o['x'] - cam[0] - w / 2 < gap[1] else o
-    return dict(possible=clip(cat, c1, h), impossible=clip(cat, c1, h, skip_gap)), cat
+    def becomes(first, then):
+        return lambda t: thing[first] if t < changed_at else thing[then]
+    swap = 'b' if concept == 'color' else 'o'
+    return dict(possible=pushed_clip(thing['a'], track, bg, variant, cam, d, occluder=occ),
+                impossible=pushed_clip(becomes('a', swap), track, bg, variant, cam, d, occluder=occ),
+                possible2=pushed_clip(thing[swap], track, bg, variant, cam, d, occluder=occ),
+                impossible2=pushed_clip(becomes(swap, 'a'), track, bg, variant, cam, d, occluder=occ)), cat
+
+
+def continuity_quad(st, thing, w, h, floor, speed, hide, d, bg, variant, cam):
+    """The continuity clips of voe_quad: two screens with a gap wider than the thing between them."""
+    sh = max(h + 10, (w + 8) / aspect('screen'))
+    sw = sh * aspect('screen')
+    apart = sw / 2 + w / 2 + speed + 4  # a gap the thing is seen wholly in for a frame or more as it crosses
+    first, second = 160 - d * apart, 160 + d * apart
+    enter = first - d * ((sw + w) / 2 + st.u(4, 10))
+    out = second + d * ((sw + w) / 2 + st.u(4, 10))
+    screens = [obj('screen', st.pick(world.CATEGORIES['screen'][2]), sh, x, floor + 6, cam, z=1.0)
+               for x in (first, second)]
+    track_in = [enter] + glide(enter, first, speed) + [first] * hide
+    crossing = glide(first, second, speed)
+    gap = (min(first, second) + sw / 2 - w / 2, max(first, second) - sw / 2 + w / 2)
+    cross = track_in + crossing + glide(second, out, speed)
+    teleport = [None if gap[0] < x < gap[1] and t >= len(track_in) else x for t, x in enumerate(cross)]
+    stay = track_in + [first] * (len(cross) - len(track_in))
+    clips = dict(possible=cross, impossible=teleport, possible2=stay, impossible2=teleport)
+    return {k: pushed_clip(thing, track, bg, variant, cam, d, screens) for k, track in clips.items()}
 
 
 def gaze_scene(st, k, target):
@@ -585,7 +676,7 @@ def gaze_scene(st, k, target):
     Returns (scene, the things' kinds from left to right)."""
     (bg, variant), cam = st.background(), st.camera()
     slots, cats = sorted(st.sample(GAZE_SLOTS, k)), st.sample(COMPACT + ('car', 'shoe', 'cat', 'dog'), k)
-    objs = [obj(c, st.color(c), height_for(c, 56), 160 + dx, st.u(95, 112), cam)
+    objs = [obj(c, st.color(c), height_for(c, 85), 160 + dx, st.u(95, 112), cam)
             for c, dx in zip(cats, slots)]
     return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target]))), cats
 
