@@ -3,9 +3,9 @@ Benchmark stimuli: the nursery's world (world.render_frame) posed on purpose ins
 builder returns scene dicts in world.py's format (so a test can re-render any image and check its ground
 truth), placed in view pixels and converted to world pixels through the scene's camera.
 
-Sizes are chosen for the models' eyes, not the recordings': most models see a 320x240 image resized and
-centre-cropped to 64 px, so what a question is about is 55-150 px tall here (15-40 px there) and inside the
-central 240x240 (CROP). Combinations the corpus holds out (heldout.json) are drawn only where a caller asks
+Things are drawn at the recordings' scale (height_for: a percentage of each kind's median height in the
+training views), and what a question is about stands inside the central 240x240 (CROP) that models keep
+of a 320x240 picture. Combinations the corpus holds out (heldout.json) are drawn only where a caller asks
 for them: Stim.colors() never offers a held-out colour, rel_pairs() offers held-out relations only on request.
 """
 import functools
