@@ -95,6 +95,17 @@ def reference_options(rec, prompt, images, where):
     """The first picture is the reference; each other picture is matched with it (no word in the question)."""
     return dict(options=[ImageSim(images[0], other) for other in images[1:]])
 
+def joint_options(rec, prompt, images, where):
+    """Joint attention: the teaching scenes come first, each with the word said in it ("<image> Look, a
+    dax!"), then the options. The reference is the scene in which the asked word was said: the word decides
+    which gaze to follow. (With one teaching scene, the nursery's format before VERSION 6, that scene.)"""
+    said = re.findall(r"<image>\s*Look, an? ([^!]+)!", prompt)
+    asked = find(r"Which one is the (.+?)\?", prompt, *where, 'the word asked')
+    if said.count(asked) != 1 or len(images) != len(said) + 2:
+        raise BenchError(f"{where[0]}: record {where[1]}: the word asked, {asked!r}, must be said in exactly "
+                         f"one of the teaching scenes ({said}), followed by two options")
+    return dict(options=[ImageSim(images[said.index(asked)], other) for other in images[len(said):]])
+
 def gaze_options(rec, prompt, images, where):
     """The scene and the things a face might look at, by name: the record's 'options' or the prompt's
     (A)-(D)."""
@@ -143,7 +154,7 @@ DEVCV = {'picture_vocabulary': 'baby_pv', 'picture_vocab': 'baby_pv', 'picture_v
 OPTIONS = {'baby_pv': picture_vocabulary_options, 'baby_localize': localize_options,
            'baby_leftright': reference_options, 'baby_spatialdetails': reference_options,
            'baby_compare_synthetic': compare_options, 'baby_compare_real': compare_options,
-           'gaze': gaze_options, 'joint_attention': reference_options}
+           'gaze': gaze_options, 'joint_attention': joint_options}
 
 FILES = {'*/labeled_s.csv': ('labeled_s', load_labeled_s), '*/vtwt.csv': ('vtwt', load_vtwt),
          '*/manifest.csv': ('devbench_{folder}', load_devbench)}

@@ -355,7 +355,8 @@ def test_heldout_combinations_only_where_intended(bench, tiny_raw):
 def test_own_formats_parse(bench):
     ja = load(bench / 'joint_attention' / 'data.json')
     for r in ja:
-        assert len(r['image']) == 3 and r['word'] in r['conversations'][0]['value']
+        assert len(r['image']) == 4 and r['word'] in r['words'] and len(set(r['words'])) == 2
+        assert all(w in r['conversations'][0]['value'] for w in r['words'])
         assert r['conversations'][1]['value'] in 'AB'
         assert all((bench / 'joint_attention' / p).is_file() for p in r['image'])
     pr = load(bench / 'probes' / 'data.json')
@@ -364,6 +365,27 @@ def test_own_formats_parse(bench):
     assert set(split.values()) == {1, 2}
     assert all((bench / 'probes' / it['image']).is_file() for it in pr['items'])
 
+
+def test_joint_attention_turns_on_the_word(bench):
+    """The speaker looks at each thing in one of the two teaching scenes, so the gaze of the scene where the
+    asked word was said gives the answer and the other scene's gives the foil: a reader that ignores the word
+    is at chance. The loader follows the asked word's scene."""
+    from kinds import choice
+    folder = bench / 'joint_attention'
+    truth = load(folder / 'truth.json')
+    looked_at = {it['id']: it['looked_at'] for it in truth['items']}
+    task = choice.load_devcv(str(folder / 'data.json'), choice.joint_options)
+    combos = Counter()
+    for r, item in zip(load(folder / 'data.json'), task['items']):
+        asked = r['words'].index(r['word'])
+        sides = []
+        for picture in r['image'][:2]:
+            s = truth['scenes'][picture]
+            sides.append('left' if s['face']['gaze'][0] - s['camera'][0] < 160 else 'right')
+        assert sides[asked] == looked_at[r['id']] and sides[1 - asked] != sides[asked]
+        assert item['options'][0].image[0].endswith(r['image'][asked])
+        combos[asked, item['gold']] += 1
+    assert len(combos) == 4 and max(combos.values()) - min(combos.values()) <= 1
 
 # the suites the skill-free baselines passed before they were re-posed, and the rest of the nursery's own
 AT_CHANCE = ('devcv/leftright', 'devcv/spatialdetails', 'devcv/vdr-binary', 'devcv/vdr-open',

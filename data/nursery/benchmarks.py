@@ -45,9 +45,10 @@ Our own formats, where none is published:
                      surprising; AUROC over clips.
   gaze/data.json     LLaVA records: a caregiver looks at one of K = 2-3 things, "(A) the ball (B) the cup" in
                      the prompt; options = those texts, k = K, gold a letter
-  joint_attention/data.json   LLaVA records, image = [scene, option A alone, option B alone]: "look, a dax!"
-                     said while the speaker looks at one of two novel things; word = the novel word; gold a
-                     letter
+  joint_attention/data.json   LLaVA records, image = [scene 1, scene 2, option A alone, option B alone]:
+                     "look, a dax! look, a wug! which one is the dax?", each word said while the speaker
+                     looks at another of the same two novel things; words = both, word = the one asked;
+                     gold a letter
   probes/data.json   {labels: [the 22 Labeled-S categories], items: [{image, label, split: train|test}]}
 Machine-DevBench's frequency bins count a word (a noun with its plural) in the training transcripts:
 <raw>/truth, only the training split when the prepared meta.json sits next to raw; without a render, make.py's
@@ -81,7 +82,7 @@ import world  # noqa: E402
 from atomic import atomic_write  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 5
+VERSION = 6
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
     'default': dict(ls_rounds=12, ls_pool=12, vtwt=3, vtwt_verb=4, wino=160, caption=120, pv_rounds=5,
@@ -95,7 +96,7 @@ SIZES = {
                   joint=60, probe=(6, 4)),
     'tiny': dict(ls_rounds=1, ls_pool=2, vtwt=1, vtwt_verb=1, wino=4, caption=6, pv_rounds=1, localize=4,
                  leftright=3, spatial=3, vdr=2, vdr_open=1, compare=2, count=1, subitize=1, memory=1, nouns=1,
-                 adjectives=1, gram=2, lwl=1, viz_vocab=2, trog=1, gram_wino=3, voe=1, gaze=4, joint=2,
+                 adjectives=1, gram=2, lwl=1, viz_vocab=2, trog=1, gram_wino=3, voe=1, gaze=4, joint=8,
                  probe=(2, 1)),
 }
 LABELED_S = ('ball', 'basket', 'car', 'cat', 'chair', 'computer', 'crib', 'door', 'floor', 'foot', 'ground',
@@ -737,16 +738,22 @@ def gaze(su, cfg, ctx):
 
 
 def joint_attention(su, cfg, ctx):
-    """A novel word said while the speaker looks at one of two novel things; the options show each thing
-    alone. The side looked at and the answer's letter are balanced and independent."""
+    """Two novel words, each said while the speaker looks at one of the same two novel things; which one is
+    the word asked? The options show each thing alone. The speaker looks at each thing in one of the
+    scenes, so the answer is the thing looked at while the asked word was said: without the word it is a
+    coin toss. The first scene's gaze side, the word asked and the answer's letter are balanced and
+    independent (i's bits)."""
     st, recs = su.st, []
     for i in range(cfg['joint']):
-        target, slot, word = i % 2, i // 2 % 2, S.NOVEL_WORDS[i % len(S.NOVEL_WORDS)]
-        pics = S.joint_scenes(st, target, slot)
-        prompt = f'<image> Look, a {word}! Which one is the {word}? (A) <image> (B) <image>'
-        recs.append(dict(id=f'joint_{i}', word=word, image=images(su, 'joint', i, pics),
+        first, asked, slot = i % 2, i // 2 % 2, i // 4 % 2
+        words = st.sample(S.NOVEL_WORDS, 2)
+        answer = first if asked == 0 else 1 - first
+        pics = S.joint_scenes(st, first, answer, slot)
+        prompt = (f'<image> Look, a {words[0]}! <image> Look, a {words[1]}! Which one is the {words[asked]}? '
+                  '(A) <image> (B) <image>')
+        recs.append(dict(id=f'joint_{i}', words=words, word=words[asked], image=images(su, 'joint', i, pics),
                          conversations=conv(prompt, ABCD[slot])))
-        su.items.append(dict(id=recs[-1]['id'], looked_at=('left', 'right')[target]))
+        su.items.append(dict(id=recs[-1]['id'], looked_at=('left', 'right')[answer]))
     su.text('data.json', recs)
     su.task('joint_attention', 'data.json', 'llava', len(recs), 0.5)
 

@@ -681,16 +681,19 @@ def gaze_scene(st, k, target):
     return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target]))), cats
 
 
-def joint_scenes(st, target, slot):
-    """Two novel things, left and right, a speaking caregiver looking at number `target`, and the two things
-    alone, the looked-at one first unless slot. Returns [scene, option A, option B]."""
+def joint_scenes(st, first, answer, slot):
+    """Two novel things, left and right, in two teaching scenes: a speaking caregiver looks at thing `first`
+    in the first scene and at the other in the second; then the two things alone, thing `answer` first
+    unless slot. Returns [scene 1, scene 2, option A, option B]."""
     things = [dict(shape=int(sh), colors=st.sample(world.COLOR_WORDS, 2), h=64, x=160 + dx, y=st.u(95, 110))
               for sh, dx in zip(st.sample(range(8), 2), (-105, 105))]
-    (bg, variant), cam, look = st.background(), st.camera(), things[target]
-    f = face(st, cam, gaze=[look['x'] + cam[0], look['y'] - look['h'] / 2 + cam[1]], mouth=True)
-    alone = [things[target], things[1 - target]][::1 - 2 * slot]
-    options = [scene(bg, variant, cam, [], novel=[dict(t, x=160, y=200, h=110)]) for t in alone]
-    return [scene(bg, variant, cam, [], face=f, novel=things)] + options
+    (bg, variant), cam = st.background(), st.camera()
+    teaching = []
+    for look in (things[first], things[1 - first]):
+        f = face(st, cam, gaze=[look['x'] + cam[0], look['y'] - look['h'] / 2 + cam[1]], mouth=True)
+        teaching.append(scene(bg, variant, cam, [], face=f, novel=things))
+    alone = [things[answer], things[1 - answer]][::1 - 2 * slot]
+    return teaching + [scene(bg, variant, cam, [], novel=[dict(t, x=160, y=200, h=110)]) for t in alone]
 
 
 def trog_group(st, kind):
