@@ -122,3 +122,18 @@ def mdb_items(path, items, fields):
         if not isinstance(it, dict) or any(not isinstance(it.get(k), str) or not it[k] for k in fields):
             raise BenchError(f"{path}: item {i}: needs {', '.join(fields)}")
     return items
+
+def heldout_instances(folder):
+    """{instance id: whether it shows a combination held out of the recordings}, from the nursery's
+    truth.json beside the suite; None where there is none (the published suites have no such file). Its
+    colour swaps always show a held-out pair in the negative picture, whose phrase the corpus never says,
+    so a language prior fails their text score by design: they are scored apart from the seen ones."""
+    path = os.path.join(folder, 'truth.json')
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            truth = json.load(f)
+    except (OSError, ValueError) as e:
+        raise BenchError(f"{path}: not readable JSON ({e})") from None
+    return {str(it['instance']): bool(it['heldout']) for it in truth.get('items', []) if 'instance' in it}

@@ -3,11 +3,14 @@ Winoground-style pairs (BabyVLM v1's Baby Winoground; DevBench's gram-winoground
 phrases, picture i going with phrase i. The model scores every picture with every phrase; the text score asks
 that each picture prefer its phrase, the image score that each phrase prefer its picture, the group score both
 (Thrush et al. 2022), strictly, so a tie fails. Baby Winoground adds the positive and negative contexts.
-Score: group score (chance 1/6) with a Wilson interval; every other score and its interval beside it.
+Score: group score (chance 1/6) with a Wilson interval; every other score and its interval beside it; on the
+nursery's suite, the text and group scores of the items with a held-out combination and of the rest apart.
 """
 import os
 
-from kinds.formats import BenchError, image_key, read_csv, read_devbench
+import numpy as np
+
+from kinds.formats import BenchError, heldout_instances, image_key, read_csv, read_devbench
 from kinds.readouts import answer_matrix, answer_pairs, model_readout, pair_images
 from scoring import mean_and_interval, wilson, winoground
 
@@ -35,6 +38,10 @@ def load_v1(path):
         images = [image_key(f"{folder}/positive_images/{p['image']}"),
                   image_key(f"{folder}/negative_images/{n['image']}")]
         items.append(dict(id=instance, images=images, texts=[p['positive_phrase'], p['negative_phrase']]))
+    held = heldout_instances(folder)
+    if held is not None:
+        for it in items:
+            it['heldout'] = held.get(it['id'])
     return dict(kind='winoground', items=items)
 
 def load_devbench(path):
@@ -57,6 +64,13 @@ readout = model_readout
 def score(task, answers, reps=1000, seed=0):
     items = task['items']
     w = winoground(answer_matrix(task, answers, 4).reshape(-1, 2, 2))
-    return dict(n=len(items), metric='group_score', chance=CHANCE['group_score'],
-                **mean_and_interval(w['group_score']), metrics={k: float(v.mean()) for k, v in w.items()},
-                chances=CHANCE, intervals={k: wilson(float(v.mean()), len(v)) for k, v in w.items()})
+    out = dict(n=len(items), metric='group_score', chance=CHANCE['group_score'],
+               **mean_and_interval(w['group_score']), metrics={k: float(v.mean()) for k, v in w.items()},
+               chances=CHANCE, intervals={k: wilson(float(v.mean()), len(v)) for k, v in w.items()})
+    for name, held in (('heldout', True), ('seen', False)):
+        chosen = np.array([it.get('heldout') is held for it in items])
+        if chosen.any():
+            out['metrics'][f'n_{name}'] = int(chosen.sum())
+            for k in ('text_score', 'group_score'):
+                out['metrics'][f'{k}_{name}'] = float(w[k][chosen].mean())
+    return out

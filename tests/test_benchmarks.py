@@ -387,6 +387,21 @@ def test_joint_attention_turns_on_the_word(bench):
         combos[asked, item['gold']] += 1
     assert len(combos) == 4 and max(combos.values()) - min(combos.values()) <= 1
 
+def test_winoground_scores_held_out_and_seen_items_apart(bench):
+    """The nursery's Baby Winoground marks each instance held out or seen (truth.json); its score reports
+    the text and group scores of each apart, over as many items as truth.json marks."""
+    from kinds import winoground
+    folder = bench / 'v1' / 'baby_winoground'
+    truth = {str(it['instance']): bool(it['heldout']) for it in load(folder / 'truth.json')['items']}
+    task = dict(winoground.load_v1(str(folder / 'baby_winoground.csv')), file='baby_winoground.csv')
+    assert {it['id']: it['heldout'] for it in task['items']} == truth
+    passed, failed = [1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]  # picture x text scores
+    right = {it['id']: passed if it['heldout'] else failed for it in task['items']}
+    metrics = winoground.score(task, right)['metrics']
+    assert metrics['n_heldout'] == sum(truth.values())
+    assert metrics.get('n_seen', 0) == len(truth) - sum(truth.values())
+    assert metrics['group_score_heldout'] == 1.0 and metrics.get('group_score_seen', 0.0) == 0.0
+
 # the suites the skill-free baselines passed before they were re-posed, and the rest of the nursery's own
 AT_CHANCE = ('devcv/leftright', 'devcv/spatialdetails', 'devcv/vdr-binary', 'devcv/vdr-open',
              'devcv/compare_synthetic', 'devcv/compare_real', 'devcv/count', 'devcv/subitize', 'devcv/memory',
