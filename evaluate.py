@@ -44,6 +44,7 @@ from decode import load_image
 from kinds import KINDS, check_images, discover, load_task
 from kinds.formats import BenchError
 import baselines as skill_free
+import ceiling
 from kinds.readouts import ImageSim, Match
 from model import (DTYPES, OBJECTIVES, READOUTS, TOWERS, USES, autocast, bf16_supported, check_device,
                    from_checkpoint, readout_for, text_batch)
@@ -326,6 +327,8 @@ def run_task(task, answer, how, cfg, run):
         untrained = [t for t in towers_read(readout_name, how) if t not in run['trained']]
         if untrained:
             return not_answerable(task, readout_name, f"the {', '.join(untrained)} tower(s) never trained")
+        if readout_name in run.get('refuses', {}):
+            return not_answerable(task, readout_name, run['refuses'][readout_name])
     summaries = {}
     if answer is not None:
         for mode_name in ('main',) + (kind.CONTROLS if cfg['controls'] else ()):
@@ -511,6 +514,10 @@ def evaluate_one(path, found, problems, cfg, baseline_cache):
             problems = dict(problems, scores_file=f"{path} has lines for tasks not found in "
                                                   f"{cfg['bench_dir']}: {', '.join(unknown)}")
             print(f"warning: {problems['scores_file']}", file=sys.stderr)
+    elif ceiling.is_ceiling(path):  # the supervised positive control (ceiling.py)
+        engine, info = ceiling.open_engine(path, cfg)
+        answer = model_answers(engine)
+        run.update(size=engine.size, refuses={'generation': "the supervised ceiling writes no captions"})
     else:
         engine, info = open_model(path, cfg)
         answer = model_answers(engine)

@@ -275,6 +275,28 @@ def test_untrained_towers_are_na_and_seeds_aggregate(tiny_bench, tmp_path, one_t
     assert voe['score'] == max(b['score'] for b in voe['baselines'].values())
     assert set(voe['baselines']) == {'motion energy', 'frame difference'}
 
+def test_the_supervised_ceiling_is_scored_like_a_model(tiny_dataset, tiny_bench, tmp_path, one_thread):
+    """ceiling.py trains on the tiny corpus' truth and writes a checkpoint that loads without unpickling code;
+    evaluate.py answers every task with it but the captions (n/a, with the reason), controls and baselines
+    beside. Blind controls are at chance: a blank picture gives every option one score, and an empty text
+    claims nothing."""
+    import ceiling
+    out = tmp_path / 'ceiling'
+    subprocess.run([sys.executable, 'ceiling.py', f'--data_dir={tiny_dataset}', f'--out_dir={out}',
+                    '--max_iters=30', '--batch_size=16', '--width=8', '--threads=1'],
+                   check=True, capture_output=True, cwd=ROOT, timeout=300)
+    ck = torch.load(out / 'ckpt.pt', weights_only=True)
+    assert ck['kind'] == ceiling.KIND and ck['vocab']['kinds'] and ck['frames'] > 0
+    assert ceiling.is_ceiling(out / 'ckpt.pt') and not ceiling.is_ceiling(random_checkpoint(tmp_path))
+    tasks = run(f'--ckpt={out / "ckpt.pt"}', f'--bench_dir={tiny_bench}', f'--out_dir={tmp_path / "eval"}',
+                '--bootstrap=20', '--tasks=labeled_s,baby_count,baby_leftright,saycam_caption,voe_permanence,'
+                'joint_attention')[0]['tasks']
+    assert tasks['saycam_caption']['score'] is None and 'no captions' in tasks['saycam_caption']['na']
+    for key in ('labeled_s', 'baby_count', 'baby_leftright', 'voe_permanence', 'joint_attention'):
+        assert tasks[key]['score'] is not None and tasks[key]['baselines'], key
+    assert tasks['labeled_s']['readout'] == 'supervised'
+    assert tasks['labeled_s']['controls']['text_blind']['score'] == tasks['labeled_s']['chance']
+
 def test_settings_are_explicit_and_main_repeats(tiny_bench, tmp_path, one_thread):
     """main(cfg) reads only cfg: the module's globals stay as they were, and a second call gives the same
     runs."""
