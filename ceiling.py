@@ -132,8 +132,8 @@ def labelled_frames(meta, frame_index, truths, vocab, box_of):
         if last - first != truth['frames']:  # another render's truth would label the frames wrongly
             raise SystemExit(f"{rec['id']}: the corpus holds {last - first} frames of it, its truth file "
                              f"{truth['frames']}: truth_dir is not the render that was prepared")
-        for row in range(first, last):
-            t = float(frame_index[row]['t'])
+        times = np.asarray(frame_index['t'][first:last], float)  # one read of the recording's times
+        for row, t in zip(range(first, last), times):
             s = int(round(t))
             if abs(t - s) > NEAR_SECOND or s >= len(truth['seconds']):
                 continue
@@ -289,16 +289,13 @@ def open_engine(path, cfg):
 
         def __init__(self, net, vocab, size, batch_size):
             self.net, self.vocab, self.size, self.batch_size = net, vocab, size, batch_size
-            self.readout, self.pixels, self.predicted = 'supervised', {}, {}
+            self.readout, self.pixels, self.predicted, self.device = 'supervised', {}, {}, 'cpu'
 
         def predict(self, keys):
             todo = list(dict.fromkeys(k for k in keys if k not in self.predicted))
             for chunk in self.batches(todo):
                 self.predicted.update(zip(chunk, probabilities(self.net, self.images(chunk))))
             return [self.predicted[k] for k in keys]
-
-        def images(self, keys):
-            return torch.from_numpy(np.stack([self.load(k) for k in keys]))
 
         def match(self, requests, mode):
             pairs = [(self.key(r.image, mode), self.text(r.text, mode)) for r in requests]
@@ -318,11 +315,9 @@ def open_engine(path, cfg):
             return [v / (np.linalg.norm(v) + 1e-9) for v in vectors]
 
         def surprise(self, clips, mode):
-            out = []
-            for clip in clips:
-                first, last = self.predict([self.key(clip[0], mode), self.key(clip[-1], mode)])
-                out.append(float(np.abs(kinds_and_colours(first) - kinds_and_colours(last)).sum()))
-            return out
+            ends = self.predict([self.key(k, mode) for clip in clips for k in (clip[0], clip[-1])])
+            seen = [kinds_and_colours(p) for p in ends]
+            return [float(np.abs(first - last).sum()) for first, last in zip(seen[::2], seen[1::2])]
 
         def generate(self, keys, mode):
             raise ValueError("the supervised ceiling writes no captions")  # evaluate.py marks captions n/a
@@ -335,20 +330,21 @@ def open_engine(path, cfg):
                 dtype='float32', corpus=ck['config']['data_dir'], trained_towers=[])
     return engine, info
 
-def load(path):
-    """A ceiling checkpoint, loaded without unpickling code."""
+def load(path, mmap=False):
+    """A ceiling checkpoint, loaded without unpickling code (mmap: tensors read only when used)."""
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
     except FileNotFoundError:
         raise SystemExit(f"{path}: no such checkpoint") from None
     except Exception as e:
         raise SystemExit(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
 
 def is_ceiling(path):
-    """Whether a checkpoint file is this script's (evaluate.py reads it with open_engine)."""
+    """Whether a checkpoint file is this script's (evaluate.py reads it with open_engine). Memory-mapped, so
+    asking of a model's checkpoint reads its header, not its weights."""
     try:
-        ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:
+        ck = load(path, mmap=True)
+    except SystemExit:
         return False  # the model's own loader says what is wrong with it
     return isinstance(ck, dict) and ck.get('kind') == KIND
 
