@@ -1,12 +1,16 @@
 """
 The supervised ceiling: a positive control for every nursery task. A small CNN learns, from the training
 recordings' frames and the nursery's ground truth (raw/truth/), what each frame shows: the kinds and places
-in view, each kind's colour, how many of each, which way each faces and where, and what a caregiver looks at.
-evaluate.py answers the suites with it through the same readouts as a model (kinds/readouts.py):
+in view; per cell the front-most kind, its colour and which way it faces; where each thing's centre is (a
+count is their sum); and where a caregiver's face looks. It learns on windows of the frames (zoomed up to
+1.5x, anywhere), mirrored half the time and under drifting camera light, so that it reads a thing wherever
+it stands. evaluate.py answers the suites with it through the same readouts as a model (kinds/readouts.py):
     Match(picture, text)     the mean log-probability of what the text claims: a kind or place in view, a
                              colour of a kind, a number of a kind; a kind named while a face is in view is
-                             also what the face looks at
-    ImageSim(a, b)           the cosine of the two pictures' predicted attributes (the probes' features too)
+                             also what the face looks at. A crop box is read from the whole picture's maps
+    ImageSim(a, b)           the cosine of the two pictures' attributes wherever things are in them: what is
+                             there, each kind's colours, which way each kind faces, what the picture is about
+                             (what a face looks at); the probes' features too
     surprise(clip)           how far the kinds and colours seen last are from those seen first: what was
                              there should still be there, unchanged, when the screen is gone
 It never hears a word of speech and never sees a benchmark stimulus while it learns, so a task it passes is
@@ -15,8 +19,6 @@ frame's attributes (motion, relations) or is out of the nursery's reach. It writ
     python ceiling.py                                    # out/ceiling/ckpt.pt from data/nursery and its truth
     python evaluate.py --ckpt=out/ceiling/ckpt.pt        # the ceiling's row of every nursery task
 """
-import glob
-import json
 import math
 import os
 import re
@@ -32,6 +34,10 @@ from atomic import atomic_path, hold_lock
 from configurator import require
 from scoring import NUMBER_WORDS
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'nursery'))
+from frame_labels import (CENTRES, GRID, NO_FACE, labelled_frames, paste_some, random_views,  # noqa: E402
+                          read_truths, view_labels, view_pictures, vocabulary)
+
 # -----------------------------------------------------------------------------
 data_dir = 'data/nursery'       # a corpus prepared by prepare.py from the nursery
 truth_dir = ''                  # the render's truth/ ('' = <prepare's input_dir>/truth)
@@ -45,153 +51,51 @@ threads = 0                     # torch threads (0: torch's default)
 # -----------------------------------------------------------------------------
 
 KIND = 'supervised ceiling'     # the checkpoint's 'kind': evaluate.py reads such a checkpoint with Ceiling
-MAX_COUNT = 7                   # count classes 0..7, the last one "7 or more"
-NEAR_SECOND = 0.11              # frames this close to a truth second (whose scene truth stores) are labelled
-VISIBLE = 0.5                   # a thing is in view when half of it is (exposure.py's rule)
-GRID = 4                        # cells a side of the map read for where each kind and colour is
-
-# ----------------------------------------------------------------------------- labels from the truth
-
-def crop_box(view_w, view_h):
-    """The part of the view prepare.py keeps: the centred square of the shorter side."""
-    side = min(view_w, view_h)
-    return (view_w - side) / 2, (view_h - side) / 2, (view_w + side) / 2, (view_h + side) / 2
-
-def things_in_crop(second, crop, box_of):
-    """The things of a truth second that are half in view with their centre inside the crop, each with its box
-    in the crop's units (0-1), front-most last (world.render_frame's drawing order)."""
-    out = []
-    for i, o in enumerate(second['scene']['objects']):
-        if o['screen'] or second['visible'].get(o['id'], 0.0) < VISIBLE:
-            continue
-        x0, y0, x1, y1 = box_of(o, second['scene']['camera'])
-        if not (crop[0] <= (x0 + x1) / 2 < crop[2] and crop[1] <= (y0 + y1) / 2 < crop[3]):
-            continue
-        side = crop[2] - crop[0]
-        box = ((x0 - crop[0]) / side, (y0 - crop[1]) / side, (x1 - crop[0]) / side, (y1 - crop[1]) / side)
-        out.append(dict(o, box=box, order=(o['z'], o['y'], i)))
-    return sorted(out, key=lambda o: o['order'])
-
-def vocabulary(truths):
-    """The label space, from the truth itself: the kinds, places and colours of things ever in view."""
-    kinds, places, colours = set(), set(), set()
-    for truth in truths:
-        for s in truth['seconds']:
-            places.add(s['scene']['background'])
-            for o in s['scene']['objects']:
-                if not o['screen']:
-                    kinds.add(o['category'])
-                    colours.add(o['color'])
-    return dict(kinds=sorted(kinds), places=sorted(places), colours=sorted(colours))
-
-def cell_labels(things, vocab):
-    """Per cell of a GRID x GRID grid over the crop: the kind of the front-most thing covering its centre (or
-    len(kinds): none), that thing's colour and whether it faces the other way (-1 where none)."""
-    kind = np.full(GRID * GRID, len(vocab['kinds']), np.int64)
-    colour, flip = np.full(GRID * GRID, -1, np.int64), np.full(GRID * GRID, -1, np.int64)
-    for o in things:  # front-most last: it wins the cells it covers
-        x0, y0, x1, y1 = o['box']
-        for c in range(GRID * GRID):
-            cx, cy = (c % GRID + 0.5) / GRID, (c // GRID + 0.5) / GRID
-            if x0 <= cx < x1 and y0 <= cy < y1:
-                kind[c] = vocab['kinds'].index(o['category'])
-                colour[c] = vocab['colours'].index(o['color'])
-                flip[c] = int(o['flip'])
-    return kind, colour, flip
-
-def second_labels(second, things, vocab):
-    """The label arrays of one truth second (the things already narrowed to the crop)."""
-    k = len(vocab['kinds'])
-    present, counts = np.zeros(k + len(vocab['places']), np.float32), np.zeros(k, np.int64)
-    present[k + vocab['places'].index(second['scene']['background'])] = 1
-    for o in things:
-        present[vocab['kinds'].index(o['category'])] = 1
-        counts[vocab['kinds'].index(o['category'])] += 1
-    face = second['scene']['face']
-    gaze = k  # no face in view
-    if face is not None:
-        gaze = k + 1  # a face looking at nothing in view
-        target = next((o for o in things if o['id'] == face.get('gaze_id')), None)
-        if target is not None:
-            gaze = vocab['kinds'].index(target['category'])
-    cell_kind, cell_colour, cell_flip = cell_labels(things, vocab)
-    return dict(present=present, counts=np.minimum(counts, MAX_COUNT), gaze=np.int64(gaze),
-                cell_kind=cell_kind, cell_colour=cell_colour, cell_flip=cell_flip)
-
-def labelled_frames(meta, frame_index, truths, vocab, box_of):
-    """(frame rows, {label: array}) of the training split's frames that sit within NEAR_SECOND of a truth
-    second of their recording."""
-    by_id = {t['recording']: t for t in truths}
-    rows, labels = [], []
-    for rec in meta['recordings']:
-        if rec['split'] != 'train' or rec['id'] not in by_id:
-            continue
-        truth = by_id[rec['id']]
-        crop = crop_box(*truth['view'])
-        first, last = rec['frames']
-        if last - first != truth['frames']:  # another render's truth would label the frames wrongly
-            raise SystemExit(f"{rec['id']}: the corpus holds {last - first} frames of it, its truth file "
-                             f"{truth['frames']}: truth_dir is not the render that was prepared")
-        times = np.asarray(frame_index['t'][first:last], float)  # one read of the recording's times
-        for row, t in zip(range(first, last), times):
-            s = int(round(t))
-            if abs(t - s) > NEAR_SECOND or s >= len(truth['seconds']):
-                continue
-            second = truth['seconds'][s]
-            rows.append(row)
-            labels.append(second_labels(second, things_in_crop(second, crop, box_of), vocab))
-    if not rows:
-        raise SystemExit("no training frame of the corpus has a truth second: is truth_dir the render that "
-                         "was prepared?")
-    return np.array(rows), {k: np.stack([lab[k] for lab in labels]) for k in labels[0]}
-
-def read_truths(folder):
-    paths = sorted(glob.glob(os.path.join(folder, '*.json')))
-    if not paths:
-        raise SystemExit(f"truth_dir: {folder} holds no truth files (data/nursery/make.py writes them)")
-    truths = []
-    for path in paths:
-        with open(path, encoding='utf-8') as f:
-            truths.append(json.load(f))
-    return truths
+MAX_COUNT = 10                  # counts read 0..10 (count.Count asks "zero balls" .. "ten balls")
 
 # ----------------------------------------------------------------------------- the network
 
 class AttributeNet(nn.Module):
-    """Four stride-2 convolutions: a GRID x GRID map of cells, each read for its kind, colour and facing, and
-    the whole picture pooled, read for the kinds and place in view, how many of each and what a face looks
-    at."""
+    """Four stride-2 convolutions. The third's 8x8 map is read, cell by cell, for where things' centres are
+    (a count is a sum over it, which holds for groups bigger than any seen); the fourth's GRID x GRID map for
+    each cell's kind, colour and facing; the whole picture, pooled, for the kinds and place in view and what
+    a face looks at."""
 
     def __init__(self, vocab, width, image_size):
         super().__init__()
         layers, c = [], 3
         for i in range(4):
-            layers += [nn.Conv2d(c, width * 2 ** i, 3, stride=2, padding=1), nn.GroupNorm(8, width * 2 ** i),
-                       nn.GELU()]
+            layers.append(nn.Sequential(nn.Conv2d(c, width * 2 ** i, 3, stride=2, padding=1),
+                                        nn.GroupNorm(8, width * 2 ** i), nn.GELU()))
             c = width * 2 ** i
-        self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(GRID))
-        self.whole = nn.Sequential(nn.Flatten(), nn.Linear(c * GRID * GRID, 256), nn.GELU())
+        self.early = nn.Sequential(*layers[:3])
+        self.late = nn.Sequential(*layers[3:], nn.AdaptiveAvgPool2d(GRID))
         k = len(vocab['kinds'])
+        self.centres = nn.Sequential(nn.AdaptiveAvgPool2d(CENTRES), nn.Conv2d(c // 2, c // 2, 3, padding=1),
+                                     nn.GELU(), nn.Conv2d(c // 2, k, 1))
+        self.whole = nn.Sequential(nn.Flatten(), nn.Linear(c * GRID * GRID, 256), nn.GELU())
         self.present = nn.Linear(256, k + len(vocab['places']))
-        self.counts = nn.Linear(256, k * (MAX_COUNT + 1))
-        self.gaze = nn.Linear(256, k + 2)
+        self.gaze = nn.Linear(256, NO_FACE + 1)
         self.cell = nn.Conv2d(c, k + 1 + len(vocab['colours']) + 1, 1)  # kind or none, colour, facing
         self.k, self.n_colours = k, len(vocab['colours'])
 
     def forward(self, images):
         """Logits of every attribute, from uint8 pictures (B, H, W, 3); cells in reading order."""
-        grid = self.trunk(images.permute(0, 3, 1, 2).float() / 127.5 - 1)
+        early = self.early(images.permute(0, 3, 1, 2).float() / 127.5 - 1)
+        grid = self.late(early)
         h = self.whole(grid)
         cells = self.cell(grid).flatten(2).transpose(1, 2)  # (B, cells, outputs)
         k = self.k
-        return dict(present=self.present(h), counts=self.counts(h).view(-1, k, MAX_COUNT + 1),
-                    gaze=self.gaze(h), cell_kind=cells[..., :k + 1],
-                    cell_colour=cells[..., k + 1:k + 1 + self.n_colours], cell_flip=cells[..., -1])
+        return dict(present=self.present(h), gaze=self.gaze(h), centres=self.centres(early).flatten(2),
+                    cell_kind=cells[..., :k + 1], cell_colour=cells[..., k + 1:k + 1 + self.n_colours],
+                    cell_flip=cells[..., -1])
 
 def loss_of(out, labels):
     """The sum of every attribute's loss; a cell's colour and facing only where a thing covers it."""
     loss = F.binary_cross_entropy_with_logits(out['present'], labels['present'])
-    loss = loss + F.cross_entropy(out['counts'].flatten(0, 1), labels['counts'].flatten())
+    # summed over a map's cells (few hold a centre, and a mean over them would teach "none anywhere"); not
+    # re-weighted, so that the probabilities stay calibrated and their sum is a count
+    loss = loss + CENTRES ** 2 * F.binary_cross_entropy_with_logits(out['centres'], labels['centres'])
     loss = loss + F.cross_entropy(out['gaze'], labels['gaze'])
     loss = loss + F.cross_entropy(out['cell_kind'].flatten(0, 1), labels['cell_kind'].flatten())
     covered = labels['cell_colour'] >= 0
@@ -242,11 +146,11 @@ def claim_score(claim, p):
     """The log-probability of one claim under one picture's predictions p (numpy, from Ceiling.predict). A
     colour is the best cell's: that kind there, in that colour (any colour of any kind, so a combination never
     seen in training is read as well as a seen one)."""
-    k = p['counts'].shape[0]
+    k = len(p['centres'])
     if claim[0] == 'kind':
         score = math.log(p['present'][claim[1]] + 1e-6)
-        if claim[1] < k and p['gaze'][k] < 0.5:  # a face is in view: what it looks at
-            score += math.log(p['gaze'][claim[1]] + 1e-6)
+        if claim[1] < k and p['gaze'][NO_FACE] < 0.5:  # a face is in view: what it looks at
+            score += math.log(looked_at(p)[claim[1]] + 1e-6)
         return score
     if claim[0] == 'colour':
         _, i, j = claim
@@ -256,28 +160,87 @@ def claim_score(claim, p):
         return math.log(1e-6)
     return math.log(p['counts'][i, n] + 1e-6)
 
+def looked_at(p):
+    """P(a face looks at a thing of each kind): where it looks, and whose centre is there."""
+    return p['centres'] @ p['gaze'][:CENTRES ** 2]
+
+def is_region(key):
+    """Whether an image key names a crop box of a picture (not a whole one, nor a blank's colour)."""
+    return key[0] != '<blank>' and key[1] is not None
+
+def cells_in(box, n):
+    """The cells of an n x n grid whose centres lie in a box (fractions x0, y0, x1, y1); a box too small to
+    hold one gets the cell its centre is in."""
+    cells = [c for c in range(n * n)
+             if box[0] <= (c % n + 0.5) / n < box[2] and box[1] <= (c // n + 0.5) / n < box[3]]
+    x, y = min(max((box[0] + box[2]) / 2, 0), 0.999), min(max((box[1] + box[3]) / 2, 0), 0.999)
+    return cells or [int(y * n) * n + int(x * n)]
+
+def in_region(p, box):
+    """A picture's predictions narrowed to a box of it: its cells there, the things whose centres are there
+    and a kind in view there where a cell there holds it. The place and the gaze stay the whole picture's."""
+    cells, centres = cells_in(box, GRID), cells_in(box, CENTRES)
+    out = dict(p, cell_kind=p['cell_kind'][cells], cell_colour=p['cell_colour'][cells],
+               cell_flip=p['cell_flip'][cells], centres=np.zeros_like(p['centres']))
+    out['centres'][:, centres] = p['centres'][:, centres]
+    k = len(p['centres'])
+    out['present'] = np.concatenate([out['cell_kind'][:, :k].max(0), p['present'][k:]])
+    out['counts'] = count_distribution(out['centres'])
+    return out
+
+def unit(v):
+    return v / (np.linalg.norm(v) + 1e-9)
+
+def facings(p):
+    """Which way each kind faces, +1 one way and -1 the other (0 where it is not seen)."""
+    k = p['centres'].shape[0]
+    weight = p['cell_kind'][:, :k]
+    return weight.T @ (1 - 2 * p['cell_flip']) / (weight.sum(0) + 1e-6) * weight.max(0)
+
 def attributes(p):
-    """One picture's predictions as one vector: what is there (weighted up, as it is a few numbers beside
-    many cells'), and cell by cell which kind, its colour and which way it faces."""
-    thing = 1 - p['cell_kind'][:, -1:]
-    return np.concatenate([3 * p['present'], p['cell_kind'][:, :-1].ravel(),
-                           (thing * p['cell_colour']).ravel(), thing[:, 0] * (2 * p['cell_flip'] - 1)])
+    """One picture's predictions as one vector, wherever in the picture things are, in four equal parts (each
+    of unit length): what is there (kinds and place); each kind's colours; which way things face (facings);
+    and what the picture is about (what a face in it looks at, else the kinds in view). Two pictures of the
+    same things, moved, re-sized or under other light, are alike in all four."""
+    k = p['centres'].shape[0]
+    about = p['present'][:k]
+    if p['gaze'][NO_FACE] < 0.5:
+        about = looked_at(p)
+    return np.concatenate([unit(p['present']), unit(kinds_and_colours(p)[len(p['present']):]),
+                           unit(facings(p)), unit(about)])
 
 def kinds_and_colours(p):
     """What is in a picture wherever it is: the kinds and place in view, and each kind's colours (the best
     cell's)."""
-    k = p['counts'].shape[0]
+    k = p['centres'].shape[0]
     both = p['cell_kind'][:, :k, None] * p['cell_colour'][:, None, :]
     return np.concatenate([p['present'], both.max(0).ravel()])
 
+def count_distribution(centres):
+    """P(count = n), n = 0..MAX_COUNT (the last: that many or more), of each kind: the distribution of a sum
+    of independent cells (Poisson-binomial), each a thing's centre with its probability. centres: (kinds,
+    cells)."""
+    dist = np.zeros((len(centres), MAX_COUNT + 1))
+    dist[:, 0] = 1
+    for q in centres.T:
+        more = dist * q[:, None]
+        dist = dist * (1 - q[:, None])
+        dist[:, 1:] += more[:, :-1]
+        dist[:, -1] += more[:, -1]
+    return dist
+
 @torch.no_grad()
 def probabilities(net, images):
-    """[{attribute: numpy probabilities}] of a batch of pictures."""
+    """[{attribute: numpy probabilities}] of a batch of pictures; 'counts' (kinds, 0..MAX_COUNT) from the
+    centres' map."""
     out = net(images)
-    probs = dict(present=torch.sigmoid(out['present']), counts=out['counts'].softmax(-1),
+    probs = dict(present=torch.sigmoid(out['present']), centres=torch.sigmoid(out['centres']),
                  gaze=out['gaze'].softmax(-1), cell_kind=out['cell_kind'].softmax(-1),
                  cell_colour=out['cell_colour'].softmax(-1), cell_flip=torch.sigmoid(out['cell_flip']))
-    return [{name: v[j].numpy() for name, v in probs.items()} for j in range(len(images))]
+    pictures = [{name: v[j].numpy() for name, v in probs.items()} for j in range(len(images))]
+    for p in pictures:
+        p['counts'] = count_distribution(p['centres'])
+    return pictures
 
 def open_engine(path, cfg):
     """(evaluate.py's engine, run info) of a ceiling checkpoint."""
@@ -292,10 +255,14 @@ def open_engine(path, cfg):
             self.readout, self.pixels, self.predicted, self.device = 'supervised', {}, {}, 'cpu'
 
         def predict(self, keys):
-            todo = list(dict.fromkeys(k for k in keys if k not in self.predicted))
+            """The predictions for each key; a crop box is read from the whole picture's maps (in_region), at
+            the scale training saw, not blown up."""
+            whole = [(k[0], None) if is_region(k) else k for k in keys]
+            todo = list(dict.fromkeys(k for k in whole if k not in self.predicted))
             for chunk in self.batches(todo):
                 self.predicted.update(zip(chunk, probabilities(self.net, self.images(chunk))))
-            return [self.predicted[k] for k in keys]
+            return [in_region(self.predicted[w], k[1]) if is_region(k) else self.predicted[w]
+                    for k, w in zip(keys, whole)]
 
         def match(self, requests, mode):
             pairs = [(self.key(r.image, mode), self.text(r.text, mode)) for r in requests]
@@ -350,37 +317,24 @@ def is_ceiling(path):
 
 # ----------------------------------------------------------------------------- training
 
-def mirrored(images, labels):
-    """The pictures left for right, with their labels: cell columns reversed, facing the other way."""
-    images = images[:, :, ::-1]
-    labels = dict(labels)
-    for name in ('cell_kind', 'cell_colour', 'cell_flip'):
-        labels[name] = labels[name].reshape(-1, GRID, GRID)[:, :, ::-1].reshape(len(images), -1)
-    labels['cell_flip'] = np.where(labels['cell_flip'] >= 0, 1 - labels['cell_flip'], -1)
-    return images, labels
-
-def batches(rows, labels, frames, rng, size):
-    """Endless random batches of (pictures, labels) as tensors, half of them mirrored: the recordings'
-    things face and move either way, the suites' too."""
+def batches(rows, scenes, frames, vocab, rng, size):
+    """Endless random batches of (views, their labels) as tensors; into half the pictures a thing of another
+    picture of the batch is pasted."""
     while True:
         pick = np.sort(rng.choice(len(rows), size, replace=len(rows) < size))
-        images, y = frames[rows[pick]], {k: v[pick] for k, v in labels.items()}
-        flip = rng.random(size) < 0.5
-        turned, turned_y = mirrored(images[flip], {k: v[flip] for k, v in y.items()})
-        images = images.copy()
-        images[flip] = turned
-        for k in y:
-            y[k] = y[k].copy()
-            y[k][flip] = turned_y[k]
-        yield torch.from_numpy(np.ascontiguousarray(images)), {k: torch.from_numpy(v) for k, v in y.items()}
+        images, chosen = paste_some(frames[rows[pick]], [scenes[j] for j in pick], rng)
+        windows, mirrors, gains = random_views(rng, size)
+        labels = [view_labels(sc, vocab, tuple(w), bool(m)) for sc, w, m in zip(chosen, windows, mirrors)]
+        images = view_pictures(torch.from_numpy(images), windows, mirrors, gains)
+        yield images, {k: torch.from_numpy(np.stack([lab[k] for lab in labels])) for k in labels[0]}
 
-def train(net, rows, labels, frames, cfg):
+def train(net, rows, scenes, frames, vocab, cfg):
     """AdamW on a cosine schedule; the last step's loss."""
     from tqdm import tqdm
     rng = np.random.default_rng(cfg['seed'])
     opt = torch.optim.AdamW(net.parameters(), lr=cfg['learning_rate'], weight_decay=0.01)
     bar = tqdm(range(cfg['max_iters']), desc='ceiling', unit='step', file=sys.stderr)
-    for step, (images, y) in zip(bar, batches(rows, labels, frames, rng, cfg['batch_size'])):
+    for step, (images, y) in zip(bar, batches(rows, scenes, frames, vocab, rng, cfg['batch_size'])):
         lr = cfg['learning_rate'] * 0.5 * (1 + math.cos(math.pi * step / cfg['max_iters']))
         for group in opt.param_groups:
             group['lr'] = lr
@@ -402,7 +356,6 @@ def check_settings(cfg):
 
 def main(cfg):
     from prepare import load_dataset
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'nursery'))
     import world  # the nursery's drawing rules: where a truth thing lies in view
     check_settings(cfg)
     lock = hold_lock(cfg['out_dir'], 'ceiling.py')  # one writer of out_dir, from before the work
@@ -410,7 +363,8 @@ def main(cfg):
     folder = cfg['truth_dir'] or os.path.join(meta['args']['input_dir'], 'truth')
     truths = read_truths(folder)
     vocab = vocabulary(truths)
-    rows, labels = labelled_frames(meta, arrays['frame_index'], truths, vocab, world.object_box)
+    rows, scenes = labelled_frames(meta, arrays['frame_index'], truths, vocab, world.object_box,
+                                   world.face_box)
     print(f"{len(rows)} labelled training frames from {folder}: {len(vocab['kinds'])} kinds, "
           f"{len(vocab['places'])} places, {len(vocab['colours'])} colours")
     torch.manual_seed(cfg['seed'])
@@ -418,7 +372,7 @@ def main(cfg):
         torch.set_num_threads(cfg['threads'])
     net = AttributeNet(vocab, cfg['width'], meta['image_size'])
     t0 = time.time()
-    final = train(net, rows, labels, arrays['frames'], cfg)
+    final = train(net, rows, scenes, arrays['frames'], vocab, cfg)
     path = os.path.join(cfg['out_dir'], 'ckpt.pt')
     checkpoint = dict(kind=KIND, model=net.state_dict(), vocab=vocab, image_size=meta['image_size'],
                       config=cfg, iter_num=cfg['max_iters'], frames=len(rows), loss=final)

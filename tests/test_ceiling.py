@@ -4,6 +4,7 @@ end)."""
 import numpy as np
 
 import ceiling
+import frame_labels  # data/nursery/, on the path once ceiling is imported
 
 VOCAB = dict(kinds=['ball', 'cup', 'door'], places=['kitchen', 'room'], colours=['blue', 'red'])
 
@@ -13,33 +14,98 @@ def thing(id_, category, color, box, z=0.0, y=100, flip=False, screen=False):
 def second(objects, visible, face=None):
     return dict(scene=dict(background='kitchen', objects=objects, camera=[0, 0], face=face), visible=visible)
 
+def labels_of(s, window=frame_labels.FULL, mirror=False):
+    crop = frame_labels.crop_box(320, 240)
+    scene = frame_labels.frame_scene(s, crop, lambda o, camera: o['box'], lambda f, camera: f['box'], VOCAB)
+    return frame_labels.view_labels(scene, VOCAB, window, mirror)
+
+OBJECTS = [thing('door1', 'door', 'blue', (40, 0, 280, 240), z=-2),         # the back wall, every cell
+           thing('ball1', 'ball', 'red', (40, 120, 160, 240), y=240),       # bottom left quarter
+           thing('ball2', 'ball', 'blue', (160, 120, 280, 240), y=240, flip=True),
+           thing('cup1', 'cup', 'red', (0, 0, 30, 30)),                     # outside the crop
+           thing('ball3', 'ball', 'red', (100, 10, 150, 60)),               # half hidden
+           thing('screen1', 'door', 'red', (40, 0, 280, 240), screen=True)]
+VISIBLE = dict(door1=0.9, ball1=1.0, ball2=0.6, cup1=1.0, ball3=0.4, screen1=1.0)
+FACE_BOX = (120, 100, 200, 240)
+BALL2_CENTRE = (220, 180)                 # world point = view point (the camera at 0, 0)
+
 def test_labels_are_what_the_crop_shows():
     """Only things half in view with their centre in prepare.py's centre crop count; the front-most thing
     (z, then y: world.render_frame's order) owns a cell; the face's target is the gazed thing's kind."""
-    crop = ceiling.crop_box(320, 240)
-    assert crop == (40.0, 0.0, 280.0, 240.0)
-    objects = [thing('door1', 'door', 'blue', (40, 0, 280, 240), z=-2),         # the back wall, every cell
-               thing('ball1', 'ball', 'red', (40, 120, 160, 240), y=240),       # bottom left quarter
-               thing('ball2', 'ball', 'blue', (160, 120, 280, 240), y=240, flip=True),
-               thing('cup1', 'cup', 'red', (0, 0, 30, 30)),                     # outside the crop
-               thing('ball3', 'ball', 'red', (100, 10, 150, 60)),               # half hidden
-               thing('screen1', 'door', 'red', (40, 0, 280, 240), screen=True)]
-    visible = dict(door1=0.9, ball1=1.0, ball2=0.6, cup1=1.0, ball3=0.4, screen1=1.0)
-    s = second(objects, visible, face=dict(gaze_id='ball2'))
-    things = ceiling.things_in_crop(s, crop, lambda o, camera: o['box'])
-    assert [o['id'] for o in things] == ['door1', 'ball1', 'ball2']
-    labels = ceiling.second_labels(s, things, VOCAB)
+    assert frame_labels.crop_box(320, 240) == (40.0, 0.0, 280.0, 240.0)
+    labels = labels_of(second(OBJECTS, VISIBLE, face=dict(gaze=BALL2_CENTRE, box=FACE_BOX)))
     assert labels['present'].tolist() == [1, 0, 1, 1, 0]      # ball, no cup, door; in the kitchen
-    assert labels['counts'].tolist() == [2, 0, 1]
-    assert labels['gaze'] == 0                                 # the face looks at a ball
-    grid = labels['cell_kind'].reshape(ceiling.GRID, ceiling.GRID)
+    assert frame_labels.counts_of(labels).tolist() == [2, 0, 1]
+    assert labels['gaze'] == 6 * frame_labels.CENTRES + 6           # the face looks at the blue ball's centre
+    grid = labels['cell_kind'].reshape(frame_labels.GRID, frame_labels.GRID)
     assert (grid[:2] == 2).all() and (grid[2:, :2] == 0).all() and (grid[2:, 2:] == 0).all()
-    colour = labels['cell_colour'].reshape(ceiling.GRID, ceiling.GRID)
+    colour = labels['cell_colour'].reshape(frame_labels.GRID, frame_labels.GRID)
     assert (colour[2:, :2] == 1).all() and (colour[2:, 2:] == 0).all()   # red on the left, blue on the right
-    assert labels['cell_flip'].reshape(ceiling.GRID, ceiling.GRID)[3].tolist() == [0, 0, 1, 1]
-    no_face = ceiling.second_labels(second(objects, visible), things, VOCAB)
-    looking_away = ceiling.second_labels(second(objects, visible, dict(gaze_id=None)), things, VOCAB)
-    assert (no_face['gaze'], looking_away['gaze']) == (3, 4)
+    assert labels['cell_flip'].reshape(frame_labels.GRID, frame_labels.GRID)[3].tolist() == [0, 0, 1, 1]
+    centres = labels['centres'][0].reshape(frame_labels.CENTRES, frame_labels.CENTRES)
+    assert np.argwhere(centres).tolist() == [[6, 2], [6, 6]]   # the two balls' centres
+    no_face = labels_of(second(OBJECTS, VISIBLE))
+    looking_away = labels_of(second(OBJECTS, VISIBLE, dict(gaze=None, box=FACE_BOX)))
+    face_below = labels_of(second(OBJECTS, VISIBLE, dict(gaze=BALL2_CENTRE, box=(120, 225, 200, 360))))
+    assert no_face['gaze'] == face_below['gaze'] == frame_labels.NO_FACE
+    assert looking_away['gaze'] == frame_labels.LOOKS_AWAY
+
+def test_a_view_of_a_frame_is_labelled_as_its_picture_shows():
+    """Training looks at windows of frames, mirrored half the time: the picture and its labels move together.
+    A thing the window cuts below half leaves the labels; a mirrored thing faces the other way."""
+    import torch
+    picture = np.zeros((1, 64, 64, 3), np.uint8)
+    picture[0, 16:32, 8:24, 0] = 255                          # a red square over x 1/8-3/8, y 1/4-1/2
+    window, mirror = (0.1, 0.2, 0.6), True
+    seen = frame_labels.view_pictures(torch.from_numpy(picture), np.array([window]), np.array([mirror]),
+                                 np.ones((1, 3)))[0, ..., 0].numpy()
+    ys, xs = np.nonzero(seen > 128)
+    box = frame_labels.in_window((1 / 8, 1 / 4, 3 / 8, 1 / 2), window, mirror)
+    assert np.allclose([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.array(box) * 64, atol=1.3)
+    s = second(OBJECTS, VISIBLE)
+    left_half = labels_of(s, window=(0.0, 0.5, 0.5))          # the bottom left quarter, ball1's
+    assert frame_labels.counts_of(left_half).tolist() == [1, 0, 0]  # the door's centre is outside it
+    mirrored = labels_of(s, mirror=True)
+    # the blue ball, turned, is now on the left and faces as the red one did; the red one the other way
+    assert mirrored['cell_colour'].reshape(frame_labels.GRID, frame_labels.GRID)[3].tolist() == [0, 0, 1, 1]
+    assert mirrored['cell_flip'].reshape(frame_labels.GRID, frame_labels.GRID)[3].tolist() == [0, 0, 1, 1]
+    assert frame_labels.counts_of(mirrored).tolist() == [2, 0, 1]
+
+def test_a_pasted_thing_is_labelled_where_it_was_pasted_and_hides_what_it_covers():
+    """Copy-paste: the donor's pixels land in the picture, the thing joins the labels there, front-most, and a
+    thing it covers leaves them."""
+    s = second(OBJECTS, VISIBLE)
+    crop = frame_labels.crop_box(320, 240)
+    scene = frame_labels.frame_scene(s, crop, lambda o, camera: o['box'], lambda f, camera: f['box'], VOCAB)
+    donor = np.zeros((64, 64, 3), np.uint8)
+    donor[8:40, 8:40] = (0, 0, 255)
+    cup = np.array([1, 0, 0, 8 / 64, 8 / 64, 40 / 64, 40 / 64, 1.0], np.float32)   # a blue cup, 32 px
+    picture = np.full((64, 64, 3), 128, np.uint8)
+    rng = np.random.default_rng(3)
+
+    def overlap(row, box):
+        return frame_labels.overlap_share(scene['things'][row, 3:7], box)
+    for _ in range(50):  # somewhere, at some size, until it covers ball1 (the bottom left quarter)
+        pasted, with_cup = frame_labels.paste(picture, scene, donor, cup, rng)
+        cup_box = with_cup['things'][-1, 3:7]
+        if overlap(2, cup_box) > 0.5 and overlap(3, cup_box) == 0:  # over ball1, clear of ball2
+            break
+    else:
+        raise AssertionError("no paste in 50 covered ball1")
+    x0, y0, x1, y1 = (int(round(v * 64)) for v in cup_box)
+    assert (pasted[y0 + 1:y1 - 1, x0 + 1:x1 - 1] == (0, 0, 255)).all() and (picture == 128).all()
+    labels = frame_labels.view_labels(with_cup, VOCAB)
+    assert labels['present'][1] == 1 and frame_labels.counts_of(labels).tolist() == [1, 1, 1]  # ball1 hidden
+    centre = labels['centres'][1].reshape(frame_labels.CENTRES, frame_labels.CENTRES)
+    cy, cx = (y0 + y1) / 2 / 64 * frame_labels.CENTRES, (x0 + x1) / 2 / 64 * frame_labels.CENTRES
+    assert np.argwhere(centre).tolist() == [[int(cy), int(cx)]]
+
+def test_a_count_is_the_sum_of_the_centres_map():
+    """P(count = n) is that of a sum of independent cells; the last count holds that many or more."""
+    dist = ceiling.count_distribution(np.array([[1.0, 1.0, 0.0], [0.5, 0.5, 0.0]]))
+    assert np.allclose(dist[0, :3], [0, 0, 1]) and np.allclose(dist[1, :3], [0.25, 0.5, 0.25])
+    crowd = ceiling.count_distribution(np.ones((1, ceiling.MAX_COUNT + 5)))
+    assert np.allclose(crowd[0, -1], 1) and np.allclose(crowd.sum(1), 1)
 
 def test_claims_bind_colours_and_numbers_to_the_next_kind():
     assert ceiling.claims('two red balls', VOCAB) == [('kind', 0), ('colour', 0, 1), ('count', 0, 2)]
@@ -47,39 +113,48 @@ def test_claims_bind_colours_and_numbers_to_the_next_kind():
     assert ceiling.claims('Look, a dax!', VOCAB) == []
     assert ceiling.claims('red dax ball', VOCAB) == [('kind', 0), ('colour', 0, 1)]
 
-def predictions(cells_kind, cells_colour, present, gaze):
-    k, n = len(VOCAB['kinds']), ceiling.GRID * ceiling.GRID
-    return dict(present=np.array(present, float), counts=np.full((k, ceiling.MAX_COUNT + 1), 1 / 8),
-                gaze=np.array(gaze, float), cell_kind=np.tile(cells_kind, (n, 1)),
-                cell_colour=np.tile(cells_colour, (n, 1)), cell_flip=np.full(n, 0.5))
+def predictions(cells_kind, cells_colour, present, looks=None):
+    """One picture's predictions: every cell the same; the kinds' centres at cells 0, 1, 2; a face looking at
+    each kind with the probabilities `looks` (None: no face)."""
+    k, n = len(VOCAB['kinds']), frame_labels.GRID * frame_labels.GRID
+    centres, gaze = np.zeros((k, frame_labels.CENTRES ** 2)), np.zeros(frame_labels.NO_FACE + 1)
+    centres[range(k), range(k)] = 1
+    if looks is None:
+        gaze[frame_labels.NO_FACE] = 1
+    else:
+        gaze[:k] = looks
+    return dict(present=np.array(present, float), centres=centres,
+                counts=np.full((k, ceiling.MAX_COUNT + 1), 1 / (ceiling.MAX_COUNT + 1)),
+                gaze=gaze, cell_kind=np.tile(cells_kind, (n, 1)),
+                cell_colour=np.tile(cells_colour, (n, 1)), cell_flip=np.full(n, 0.1))
 
 def test_a_colour_is_read_from_the_cells_so_unseen_combinations_are_read_too():
     """A red cup is scored by the cells that hold a cup and are red, whatever colours cups had in training."""
-    red_cup = predictions([0, 1, 0, 0], [0, 1], [0, 1, 0, 1, 0], [0, 0, 0, 1, 0])
-    blue_cup = predictions([0, 1, 0, 0], [1, 0], [0, 1, 0, 1, 0], [0, 0, 0, 1, 0])
+    red_cup = predictions([0, 1, 0, 0], [0, 1], [0, 1, 0, 1, 0])
+    blue_cup = predictions([0, 1, 0, 0], [1, 0], [0, 1, 0, 1, 0])
     said = ceiling.claims('red cup', VOCAB)
     assert ceiling.claim_score(said[1], red_cup) > ceiling.claim_score(said[1], blue_cup)
     # a face in view: a named kind is also what it looks at
-    looks_at_cup = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.1, 0.9, 0, 0, 0])
-    looks_at_ball = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.9, 0.1, 0, 0, 0])
+    looks_at_cup = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.1, 0.9, 0])
+    looks_at_ball = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.9, 0.1, 0])
     cup = ('kind', 1)
     assert ceiling.claim_score(cup, looks_at_cup) > ceiling.claim_score(cup, looks_at_ball)
 
-def test_a_mirrored_picture_keeps_its_labels_true():
-    """Training mirrors half the pictures: each cell's label moves to the mirrored column and a thing that
-    faced one way faces the other; cells with no thing stay unlabelled."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (2, 8, 8, 3)).astype(np.uint8)
-    n = ceiling.GRID * ceiling.GRID
-    labels = dict(cell_kind=np.arange(2 * n).reshape(2, n), cell_colour=np.arange(2 * n).reshape(2, n),
-                  cell_flip=np.tile([0, 1, -1, 0], (2, n // 4)), present=np.ones((2, 5)))
-    turned, turned_labels = ceiling.mirrored(images, labels)
-    assert (turned[:, :, 0] == images[:, :, -1]).all()
-    assert turned_labels['cell_kind'][0].reshape(4, 4)[0].tolist() == [3, 2, 1, 0]
-    assert turned_labels['cell_flip'][0].reshape(4, 4)[0].tolist() == [1, -1, 0, 1]
-    assert (turned_labels['present'] == labels['present']).all()
-    again = ceiling.mirrored(*ceiling.mirrored(images, labels))
-    assert (again[0] == images).all() and (again[1]['cell_flip'] == labels['cell_flip']).all()
+def test_what_a_picture_is_like_holds_wherever_its_things_are():
+    """ImageSim's vector: the same things in other cells are alike; a thing turned round, or another colour on
+    it, is less alike; a face in view makes the picture about what it looks at."""
+    here = predictions([0, 1, 0, 0], [0, 1], [0, 1, 0, 1, 0])
+    there = dict(here, cell_kind=np.roll(here['cell_kind'], 5, 0))
+    turned = dict(here, cell_flip=np.full(frame_labels.GRID ** 2, 0.9))
+    recoloured = predictions([0, 1, 0, 0], [1, 0], [0, 1, 0, 1, 0])
+    a, b = ceiling.attributes(here), ceiling.attributes(there)
+    assert np.allclose(a, b)
+    assert a @ ceiling.attributes(turned) < a @ b and a @ ceiling.attributes(recoloured) < a @ b
+    looks_at_ball = predictions([0.5, 0.5, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.9, 0.1, 0])
+    ball_alone = predictions([1, 0, 0, 0], [0, 1], [1, 0, 0, 1, 0])
+    cup_alone = predictions([0, 1, 0, 0], [0, 1], [0, 1, 0, 1, 0])
+    scene = ceiling.attributes(looks_at_ball)
+    assert scene @ ceiling.attributes(ball_alone) > scene @ ceiling.attributes(cup_alone)
 
 def test_wrong_settings_and_another_renders_truth_are_refused(tmp_path):
     import pytest
@@ -89,4 +164,4 @@ def test_wrong_settings_and_another_renders_truth_are_refused(tmp_path):
     meta = dict(recordings=[dict(id='A_1', split='train', frames=[0, 10])])
     truth = dict(recording='A_1', frames=12, view=[320, 240], seconds=[])
     with pytest.raises(SystemExit, match='A_1: the corpus holds 10 frames of it, its truth file 12'):
-        ceiling.labelled_frames(meta, None, [truth], VOCAB, None)
+        frame_labels.labelled_frames(meta, None, [truth], VOCAB, None, None)

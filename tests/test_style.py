@@ -18,7 +18,7 @@ MAX_LINE = 110
 MAX_FUNCTION_LINES = 80
 # code characters (code_characters below), about 1.2x each file's size when set
 BUDGETS = {
-    'atomic.py': 3300, 'baselines.py': 6000, 'bench.py': 26500, 'ceiling.py': 18000, 'configurator.py': 3900,
+    'atomic.py': 3300, 'baselines.py': 6000, 'bench.py': 26500, 'ceiling.py': 16000, 'configurator.py': 3900,
     'decode.py': 5900,
     'evaluate.py': 21900, 'inputs.py': 6900, 'model.py': 20700, 'prepare.py': 30100, 'report.py': 9600,
     'scoring.py': 9200, 'tokenizer.py': 7200, 'train.py': 26400, 'transcripts.py': 21000,
@@ -27,6 +27,7 @@ BUDGETS = {
     'kinds/probe.py': 3600, 'kinds/readouts.py': 2700, 'kinds/vdr.py': 4900, 'kinds/voe.py': 2300,
     'kinds/winoground.py': 3100,
     'data/nursery/benchmarks.py': 42000, 'data/nursery/exposure.py': 9000,
+    'data/nursery/frame_labels.py': 10500,
     'data/nursery/make.py': 32900, 'data/nursery/speech.py': 32900,
     'data/nursery/stimuli.py': 30700, 'data/nursery/world.py': 31900}
 

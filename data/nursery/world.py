@@ -597,6 +597,11 @@ def object_box(obj, camera):
                  (0, 0) if obj.get('screen') else camera)
 
 
+def face_box(face, camera):
+    """(x0, y0, x1, y1) of a caregiver's head and shoulders in view pixels."""
+    return _rect(face['x'], face['y'], int(face['height']) * 0.9, face['height'], camera)
+
+
 def _overlap(a, b):
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
@@ -613,8 +618,7 @@ def visibility(scene, width=VIEW_W, height=VIEW_H):
             seen -= _overlap((max(b[0], 0), max(b[1], 0), min(b[2], width), min(b[3], height)), ob)
         out[obj.get('id', str(i))] = round(max(0.0, seen) / ((b[2] - b[0]) * (b[3] - b[1])), 3)
     if scene.get('face'):
-        f = scene['face']
-        b = _rect(f['x'], f['y'], int(f['height']) * 0.9, f['height'], cam)
+        b = face_box(scene['face'], cam)
         out['face'] = round(_overlap(b, view) / ((b[2] - b[0]) * (b[3] - b[1])), 3)
     return out
 
