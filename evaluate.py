@@ -312,6 +312,18 @@ def baseline_scores(task, kind, run, cfg):
         run['baseline_cache'][key] = skill_free.scores(task, kind, run['load'], cfg['bootstrap'], cfg['seed'])
     return run['baseline_cache'][key]
 
+def same_answers(a, b):
+    """Whether two {item id: scores or a generated answer} are the same answers."""
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+
+def same_value(x, y):
+    if isinstance(x, dict) or isinstance(y, dict):
+        return x == y
+    try:
+        return np.array_equal(np.asarray(x, float), np.asarray(y, float))
+    except (TypeError, ValueError):  # ragged: compare as they are
+        return x == y
+
 def run_task(task, answer, how, cfg, run):
     """One task's summary, its blind controls and skill-free baselines beside it; None when there is nothing
     to score it by. Items whose pictures cannot be used are left out and listed in skipped_items. run: the
@@ -329,12 +341,18 @@ def run_task(task, answer, how, cfg, run):
             return not_answerable(task, readout_name, f"the {', '.join(untrained)} tower(s) never trained")
         if readout_name in run.get('refuses', {}):
             return not_answerable(task, readout_name, run['refuses'][readout_name])
-    summaries = {}
+    summaries, seen = {}, {}
     if answer is not None:
         for mode_name in ('main',) + (kind.CONTROLS if cfg['controls'] else ()):
             answers = answer(task, mode_name)
-            if answers is not None:
-                summaries[mode_name] = kind.score(task, answers, cfg['bootstrap'], cfg['seed'])
+            if answers is None:
+                continue
+            # a control that changes nothing the model reads (text-blind on a task of pictures alone) is the
+            # model itself, not a rival to it
+            if mode_name != 'main' and same_answers(answers, seen):
+                continue
+            seen = seen or answers
+            summaries[mode_name] = kind.score(task, answers, cfg['bootstrap'], cfg['seed'])
         if 'main' not in summaries:  # a scores file without this task
             return None
     found = {}
