@@ -82,7 +82,7 @@ import world  # noqa: E402
 from atomic import atomic_write  # noqa: E402
 from stimuli import obj, scene  # noqa: E402
 
-VERSION = 6
+VERSION = 7
 # 2- and 4-way tasks of 100-250 items (95% intervals of about +-7-9 points); ~8,000 images, ~15 s on one core
 SIZES = {
     'default': dict(ls_rounds=12, ls_pool=12, vtwt=3, vtwt_verb=4, wino=160, caption=120, pv_rounds=5,

@@ -97,6 +97,17 @@ class Stim:
     def background(self, choices=ON_FLOOR):
         return self.pick(choices), int(self.rng.integers(4))
 
+    def place_for(self, kinds, choices=ON_FLOOR):
+        """A place (and its variant) where the recordings show all the kinds, else the first of them. The
+        suites show things where the children saw them, so that they test the skill and not recognising a
+        thing out of its place, which learning from the recordings does not give: on the count pictures of
+        benchmarks VERSION 6, drawn in any place, the supervised ceiling (ceiling.py, trained on windows of
+        the frames) gave the counted kind a mean P(in view) of 0.15 where that kind is found (99 pictures)
+        and 0.02 elsewhere (51)."""
+        kinds = list(kinds)
+        found = [b for b in choices if all(b in PLACES[k] for k in kinds)]
+        return self.background(found or [b for b in choices if b in PLACES[kinds[0]]] or PLACES[kinds[0]])
+
 
 def obj(cat, color, h, vx, vy, cam, **kw):
     """A thing `h` view px tall whose bottom centre is at view (vx, vy); heights snap to 4 px so that
@@ -191,8 +202,12 @@ def place_view(st, bg):
 
 def group(st, cat, n, colors, others=(), bg=None, h=None, heights=None):
     """n things of one kind (a colour each; of height h, or heights one each) and other things
-    [(cat, color)], scattered ('plain': a blank page)."""
-    (bg, variant), cam = ((bg, int(st.rng.integers(4))) if bg else st.background()), st.camera()
+    [(cat, color)], scattered in a place where they are found (bg 'plain': a blank page)."""
+    if bg:
+        variant = int(st.rng.integers(4))
+    else:
+        bg, variant = st.place_for([cat] + [c for c, _ in others])
+    cam = st.camera()
     items = [(cat, hh) for hh in heights or [h or height_for(cat, st.u(80, 100))] * n]
     items += [(c, height_for(c, st.u(80, 100))) for c, _ in others]
     spots = scatter(st, items)
@@ -295,7 +310,8 @@ def mirror_set(st):
     options differ only in which way one thing faces, at the same places, so neither place nor a pixel
     matcher answers; the re-posing keeps the reference from matching any option pixel for pixel.
     Returns (reference, [same, first turned, second turned])."""
-    (bg, variant), (a, b) = st.background(), st.sample(ASYMMETRIC, 2)
+    a, b = st.sample(ASYMMETRIC, 2)
+    bg, variant = st.place_for([a, b])
     (ca, cb), fa, fb = two_colors(st, a, b), st.rng.random() < .5, st.rng.random() < .5
 
     def pose(low):  # the reference stands anywhere in the lower two thirds, the options low down
@@ -340,7 +356,7 @@ def details_set(st):
     pairs = [(x, y, c, d) for x in kinds for y in kinds if x != y for c in st.colors(x) for d in st.colors(y)
              if c != d and d in st.colors(x) and c in st.colors(y)]
     x, y, c, d = st.pick(pairs)
-    (bg, variant), cam, left = st.background(), st.camera(), st.rng.random() < .5
+    (bg, variant), cam, left = st.place_for([x, y]), st.camera(), st.rng.random() < .5
     hx = height_for(x, st.u(85, 100))
     hy = equal_area_height(y, x, hx)
     closeup = single(st, x, c, bg, variant, size=st.u(110, 130))
@@ -561,7 +577,7 @@ def exit_clip(st, movers, n, size=(85, 105)):
     all wholly outside from frame n - 2 on: the last two frames are a delay with the view empty of them.
     Every exit asked about sees a thing leave, so change in a region of the view answers nothing; only
     remembering which thing went where does."""
-    (bg, variant), cam = st.background(), st.camera()
+    (bg, variant), cam = st.place_for([cat for cat, _, _ in movers]), st.camera()
     starts = [leaving(st, cat, exit, n, xy, st.u(*size), cam) for cat, exit, xy in movers]
     frames = []
     for t in range(n):
@@ -674,8 +690,8 @@ def continuity_quad(st, thing, w, h, floor, speed, hide, d, bg, variant, cam):
 def gaze_scene(st, k, target):
     """A caregiver looking at thing number `target` of k known things, at clearly different head turns.
     Returns (scene, the things' kinds from left to right)."""
-    (bg, variant), cam = st.background(), st.camera()
     slots, cats = sorted(st.sample(GAZE_SLOTS, k)), st.sample(COMPACT + ('car', 'shoe', 'cat', 'dog'), k)
+    (bg, variant), cam = st.place_for(cats), st.camera()
     objs = [obj(c, st.color(c), height_for(c, 85), 160 + dx, st.u(95, 112), cam)
             for c, dx in zip(cats, slots)]
     return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target]))), cats
