@@ -411,7 +411,7 @@ def vdr(su, cfg, ctx, key):
             # each starts on a ring about the middle, on the side of its exit
             movers = [(c, e, (160 + S.EXITS[e][0] * 62, 120 + S.EXITS[e][1] * 48))
                       for c, e in zip(cats, ways)]
-            frames = S.exit_clip(st, movers, n, size=(65, 80))
+            frames = S.exit_clip(st, movers, n, size=(70, 85))
         prompt = '<image>' * n + ' ' + VDR[key].format(cats[0])
         recs.append(dict(id=f'vdr_{key}_{i}', conversations=conv(prompt, exit),
                          image=images(su, 'vdr', i, frames, 'jpg')))
