@@ -60,6 +60,7 @@ def frame_scene(second, crop, box_of, face_box_of, vocab):
                 things=np.array(things, np.float32).reshape(-1, 8))
 
 FULL = (0.0, 0.0, 1.0)          # a window (x0, y0, side) of the crop, in its units: the whole of it
+WHOLE = (0.0, 0.0, 1.0, 1.0)    # the whole picture as a box, in its units
 
 def in_window(box, window, mirror):
     """A box of the crop in the units of a window of it, left for right if mirror."""
@@ -68,11 +69,6 @@ def in_window(box, window, mirror):
     if mirror:
         b = [1 - b[2], b[1], 1 - b[0], b[3]]
     return b
-
-def share_inside(b):
-    """The share of a box (window units) inside the window."""
-    inside = max(0.0, min(b[2], 1) - max(b[0], 0)) * max(0.0, min(b[3], 1) - max(b[1], 0))
-    return inside / max(1e-9, (b[2] - b[0]) * (b[3] - b[1]))
 
 def view_labels(scene, vocab, window=FULL, mirror=False):
     """The labels of one picture, the window of a frame_scene (mirrored if asked): the kinds and place in
@@ -90,7 +86,7 @@ def view_labels(scene, vocab, window=FULL, mirror=False):
     for kind, colour, flip, *box, visible in scene['things']:
         b = in_window(box, window, mirror)
         cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-        if visible * share_inside(b) < VISIBLE or not (0 <= cx < 1 and 0 <= cy < 1):
+        if visible * overlap_share(b, WHOLE) < VISIBLE or not (0 <= cx < 1 and 0 <= cy < 1):
             continue
         kind, colour, flip = int(kind), int(colour), int(flip) ^ int(mirror)
         present[kind] = 1
@@ -112,7 +108,7 @@ def view_labels(scene, vocab, window=FULL, mirror=False):
 
 def face_in_view(box):
     """Whether a face's eyes can be read: half of its head (the box's upper half) in the picture."""
-    return share_inside([box[0], box[1], box[2], (box[1] + box[3]) / 2]) >= 0.5
+    return overlap_share([box[0], box[1], box[2], (box[1] + box[3]) / 2], WHOLE) >= 0.5
 
 def counts_of(labels):
     """How many things of each kind a picture's labels hold (their centres)."""
