@@ -239,6 +239,26 @@ def test_picture_vocabulary_and_gaze_truth(bench):
         assert s['face']['gaze'] == world.centre(o) and len(r['options']) == r['k']
 
 
+def test_no_fixed_preference_for_a_kind_or_a_place_answers_gaze(bench):
+    """Gaze items come in blocks of k scenes of the same k kinds, each kind looked at once and each place
+    answered once: any fixed ranking of kinds, or of places, is right on exactly one scene of a block."""
+    records = load(bench / 'gaze' / 'data.json')
+    at, blocks = 0, 0
+    while at < len(records):
+        k = records[at]['k']
+        block = records[at:at + k]
+        at += k
+        if len(block) < k:  # the suite's size cut the last block short
+            break
+        kinds = [sorted(r['options']) for r in block]
+        answers = ['ABCD'.index(r['conversations'][1]['value']) for r in block]
+        looked_at = [r['options'][a] for r, a in zip(block, answers)]
+        assert all(x == kinds[0] for x in kinds) and sorted(looked_at) == kinds[0]
+        assert sorted(answers) == list(range(k))
+        blocks += 1
+    assert blocks >= 1
+
+
 def test_voe_clips_break_what_their_concept_says(bench):
     shown = scenes(bench, 'voe')
     recs = {c: load(bench / 'voe' / f'voe_{c}.json') for c in benchmarks.VOE_CONCEPTS}

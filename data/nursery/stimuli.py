@@ -687,14 +687,14 @@ def continuity_quad(st, thing, w, h, floor, speed, hide, d, bg, variant, cam):
     return {k: pushed_clip(thing, track, bg, variant, cam, d, screens) for k, track in clips.items()}
 
 
-def gaze_scene(st, k, target):
-    """A caregiver looking at thing number `target` of k known things, at clearly different head turns.
-    Returns (scene, the things' kinds from left to right)."""
-    slots, cats = sorted(st.sample(GAZE_SLOTS, k)), st.sample(COMPACT + ('car', 'shoe', 'cat', 'dog'), k)
+def gaze_scene(st, cats, target):
+    """A caregiver looking at thing number `target` of known things of the kinds `cats`, left to right, at
+    clearly different head turns."""
+    slots = sorted(st.sample(GAZE_SLOTS, len(cats)))
     (bg, variant), cam = st.place_for(cats), st.camera()
     objs = [obj(c, st.color(c), height_for(c, 85), 160 + dx, st.u(95, 112), cam)
             for c, dx in zip(cats, slots)]
-    return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target]))), cats
+    return scene(bg, variant, cam, objs, face=face(st, cam, gaze=world.centre(objs[target])))
 
 
 def joint_scenes(st, first, answer, slot):
