@@ -35,8 +35,8 @@ from configurator import require
 from scoring import NUMBER_WORDS
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'nursery'))
-from frame_labels import (CENTRES, GRID, NO_FACE, labelled_frames, paste_some, random_views,  # noqa: E402
-                          read_truths, view_labels, view_pictures, vocabulary)
+from frame_labels import (CENTRES, GRID, NO_FACE, cell_at, cells_covered, labelled_frames,  # noqa: E402
+                          paste_some, random_views, read_truths, view_labels, view_pictures, vocabulary)
 
 # -----------------------------------------------------------------------------
 data_dir = 'data/nursery'       # a corpus prepared by prepare.py from the nursery
@@ -171,10 +171,8 @@ def is_region(key):
 def cells_in(box, n):
     """The cells of an n x n grid whose centres lie in a box (fractions x0, y0, x1, y1); a box too small to
     hold one gets the cell its centre is in."""
-    cells = [c for c in range(n * n)
-             if box[0] <= (c % n + 0.5) / n < box[2] and box[1] <= (c // n + 0.5) / n < box[3]]
     x, y = min(max((box[0] + box[2]) / 2, 0), 0.999), min(max((box[1] + box[3]) / 2, 0), 0.999)
-    return cells or [int(y * n) * n + int(x * n)]
+    return cells_covered(box, n) or [cell_at(x, y, n)]
 
 def in_region(p, box):
     """A picture's predictions narrowed to a box of it: its cells there, the things whose centres are there

@@ -38,7 +38,7 @@ def frame_scene(second, crop, box_of, face_box_of, vocab):
     window of it: the place, the things (not screens) at least half visible in the view, front-most last
     (world.render_frame's drawing order), and the face's box and the point it looks at (None: at the
     child)."""
-    scene, things, ids = second['scene'], [], []
+    scene, things = second['scene'], []
     order = sorted(range(len(scene['objects'])), key=lambda i: (scene['objects'][i]['z'],
                                                                scene['objects'][i]['y'], i))
     for i in order:
@@ -48,7 +48,6 @@ def frame_scene(second, crop, box_of, face_box_of, vocab):
         box = in_crop_units(box_of(o, scene['camera']), crop)
         things.append((vocab['kinds'].index(o['category']), vocab['colours'].index(o['color']),
                        int(o['flip']), *box, second['visible'][o['id']]))
-        ids.append(o['id'])
     face = scene['face']
     if face is not None:
         point = None
@@ -90,11 +89,9 @@ def view_labels(scene, vocab, window=FULL, mirror=False):
             continue
         kind, colour, flip = int(kind), int(colour), int(flip) ^ int(mirror)
         present[kind] = 1
-        centres[kind, int(cy * CENTRES) * CENTRES + int(cx * CENTRES)] = 1
-        for c in range(GRID * GRID):  # front-most last: it wins the cells it covers
-            u, v = (c % GRID + 0.5) / GRID, (c // GRID + 0.5) / GRID
-            if b[0] <= u < b[2] and b[1] <= v < b[3]:
-                cell_kind[c], cell_colour[c], cell_flip[c] = kind, colour, flip
+        centres[kind, cell_at(cx, cy, CENTRES)] = 1
+        for c in cells_covered(b, GRID):  # front-most last: it wins the cells it covers
+            cell_kind[c], cell_colour[c], cell_flip[c] = kind, colour, flip
     gaze = np.int64(NO_FACE)
     face = scene['face']
     if face is not None and face_in_view(in_window(face['box'], window, mirror)):
@@ -102,9 +99,18 @@ def view_labels(scene, vocab, window=FULL, mirror=False):
         if face['looks_at'] is not None:
             x, y = in_window(2 * tuple(face['looks_at']), window, mirror)[:2]
             if 0 <= x < 1 and 0 <= y < 1:
-                gaze = np.int64(int(y * CENTRES) * CENTRES + int(x * CENTRES))
+                gaze = np.int64(cell_at(x, y, CENTRES))
     return dict(present=present, gaze=gaze, cell_kind=cell_kind, cell_colour=cell_colour,
                 cell_flip=cell_flip, centres=centres)
+
+def cell_at(x, y, n):
+    """The cell of an n x n grid, in reading order, that holds the point (x, y) of the picture (0-1)."""
+    return int(y * n) * n + int(x * n)
+
+def cells_covered(box, n):
+    """The cells of an n x n grid whose centres lie in a box (x0, y0, x1, y1, in the picture's units)."""
+    return [c for c in range(n * n)
+            if box[0] <= (c % n + 0.5) / n < box[2] and box[1] <= (c // n + 0.5) / n < box[3]]
 
 def face_in_view(box):
     """Whether a face's eyes can be read: half of its head (the box's upper half) in the picture."""
