@@ -113,6 +113,42 @@ def test_claims_bind_colours_and_numbers_to_the_next_kind():
     assert ceiling.claims('Look, a dax!', VOCAB) == []
     assert ceiling.claims('red dax ball', VOCAB) == [('kind', 0), ('colour', 0, 1)]
 
+def test_claims_read_predicates_relations_and_negation():
+    """A colour after "is" binds to the subject; a relation word binds the subject to the next kind; "not"
+    negates what follows; "x fell" says x is not on what the text puts things on; places have no position."""
+    assert ceiling.claims('the ball is not red', VOCAB) == [('kind', 0), ('not', ('colour', 0, 1))]
+    assert ceiling.claims('the cup is on the ball', VOCAB) == [('kind', 1), ('kind', 0),
+                                                               ('relation', 'on', 1, 0)]
+    assert ceiling.claims('the ball is next to the door', VOCAB)[-1] == ('relation', 'beside', 0, 2)
+    assert ceiling.claims('the cup is bigger than the ball', VOCAB)[-1] == ('relation', 'bigger', 1, 0)
+    assert ceiling.claims('the ball fell and the cup is on the door', VOCAB)[-1] == \
+        ('not', ('relation', 'on', 0, 2))
+    assert ceiling.claims('a red cup and a blue ball', VOCAB) == [('kind', 1), ('colour', 1, 1),
+                                                                  ('kind', 0), ('colour', 0, 0)]
+
+def placed(where_kinds, areas):
+    """Predictions with each kind's centre at one cell (x, y of the CENTRES grid) and covering a share of
+    the cells."""
+    p = predictions([0, 0, 0, 1], [1, 0], [1, 1, 1, 0, 0])
+    p['centres'] = np.zeros_like(p['centres'])
+    for i, (x, y) in enumerate(where_kinds):
+        p['centres'][i, y * frame_labels.CENTRES + x] = 1
+    p['cell_kind'] = np.tile(list(areas) + [1 - sum(areas)], (frame_labels.GRID ** 2, 1))
+    return p
+
+def test_relations_are_read_from_where_things_are():
+    """A cup above a ball is on it and not under it; side by side is beside; the one covering more is
+    bigger; "not" turns a likely relation unlikely."""
+    stacked = placed([(3, 6), (3, 2), (7, 7)], [0.1, 0.3, 0.0])
+    side = placed([(1, 4), (6, 4), (7, 7)], [0.3, 0.1, 0.0])
+    on, beside = ('relation', 'on', 1, 0), ('relation', 'beside', 1, 0)
+    assert ceiling.claim_score(on, stacked) > ceiling.claim_score(('relation', 'under', 1, 0), stacked)
+    assert ceiling.claim_score(on, stacked) > ceiling.claim_score(on, side)
+    assert ceiling.claim_score(beside, side) > ceiling.claim_score(beside, stacked)
+    bigger = ('relation', 'bigger', 1, 0)
+    assert ceiling.claim_score(bigger, stacked) > ceiling.claim_score(bigger, side)
+    assert ceiling.claim_score(('not', on), side) > ceiling.claim_score(('not', on), stacked)
+
 def predictions(cells_kind, cells_colour, present, looks=None):
     """One picture's predictions: every cell the same; the kinds' centres at cells 0, 1, 2; a face looking at
     each kind with the probabilities `looks` (None: no face)."""
