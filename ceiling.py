@@ -1,10 +1,11 @@
 """
 The supervised ceiling: a positive control for every nursery task. A small CNN learns, from the training
 recordings' frames and the nursery's ground truth (raw/truth/), what each frame shows: the kinds and places
-in view; per cell the front-most kind, its colour and which way it faces; where each thing's centre is (a
-count is their sum); and where a caregiver's face looks. It learns on windows of the frames (zoomed up to
-1.5x, anywhere), mirrored half the time and under drifting camera light, so that it reads a thing wherever
-it stands. evaluate.py answers the suites with it through the same readouts as a model (kinds/readouts.py):
+in view (the occluding screen a kind of its own); per cell the front-most kind, its colour and which way it
+faces; where each thing's centre is (a count is their sum); and where a caregiver's face looks. It learns
+on windows of the frames (zoomed up to 1.5x, anywhere), mirrored half the time and under drifting camera
+light, so that it reads a thing wherever it stands. evaluate.py answers the suites with it through the same
+readouts as a model (kinds/readouts.py):
     Match(picture, text)     the mean log-probability of what the text claims: a kind or place in view, a
                              colour of a kind, a number of a kind, a relation of two things (on, under, in,
                              beside, bigger, smaller: from where their centres are and how much each
@@ -13,8 +14,9 @@ it stands. evaluate.py answers the suites with it through the same readouts as a
     ImageSim(a, b)           the cosine of the two pictures' attributes wherever things are in them: what is
                              there, each kind's colours, which way each kind faces, what the picture is about
                              (what a face looks at); the probes' features too
-    surprise(clip)           how far the kinds and colours seen last are from those seen first: what was
-                             there should still be there, unchanged, when the screen is gone
+    surprise(clip)           how far the kinds seen at the clip's end are from those seen in its first
+                             half, and their colours at the end from those at the start: what was there
+                             should still be there, unchanged, when the screen is gone (surprise_of)
 It never hears a word of speech and never sees a benchmark stimulus while it learns, so a task it passes is
 solvable from 64 px frames with the skill written into its labels; a task it fails needs more than one
 frame's attributes (motion, relations) or is out of the nursery's reach. It writes no captions.
@@ -23,7 +25,6 @@ frame's attributes (motion, relations) or is out of the nursery's reach. It writ
 """
 import math
 import os
-import re
 import sys
 import time
 
@@ -33,12 +34,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from atomic import atomic_path, hold_lock
+from claims import claim_score, claims, looked_at
 from configurator import require
-from scoring import NUMBER_WORDS
+from model import autocast, autocast_dtype
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'nursery'))
-from frame_labels import (CENTRES, GRID, NO_FACE, cell_at, cells_covered, labelled_frames,  # noqa: E402
-                          paste_some, random_views, read_truths, view_labels, view_pictures, vocabulary)
+from frame_labels import (CENTRES, GRID, NO_FACE, cells_in,  # noqa: E402
+                          labelled_frames, paste_some, random_views, read_truths, view_labels,
+                          view_pictures, vocabulary)
 
 # -----------------------------------------------------------------------------
 data_dir = 'data/nursery'       # a corpus prepared by prepare.py from the nursery
@@ -48,8 +51,12 @@ seed = 1337
 max_iters = 2000
 batch_size = 64
 learning_rate = 2e-3
-width = 32                      # channels of the first convolution; each of the 4 stride-2 layers doubles it
+width = 32                      # channels of the first convolution; each of the 4 stride-2 stages doubles it
+depth = 2                       # convolutions a stage: a stride-2 one, then residual 3x3 ones (1 to 27% val
+                                # recall of things, 2 to ...)
 threads = 0                     # torch threads (0: torch's default)
+dtype = 'auto'                  # training's autocast: 'auto' is bf16 where the CPU has it (1.6x fp32 here),
+                                # else float32; pictures are read in float32 either way
 # -----------------------------------------------------------------------------
 
 KIND = 'supervised ceiling'     # the checkpoint's 'kind': evaluate.py reads such a checkpoint with Ceiling
@@ -57,18 +64,31 @@ MAX_COUNT = 10                  # counts read 0..10 (count.Count asks "zero ball
 
 # ----------------------------------------------------------------------------- the network
 
-class AttributeNet(nn.Module):
-    """Four stride-2 convolutions. The third's 8x8 map is read, cell by cell, for where things' centres are
-    (a count is a sum over it, which holds for groups bigger than any seen); the fourth's GRID x GRID map for
-    each cell's kind, colour and facing; the whole picture, pooled, for the kinds and place in view and what
-    a face looks at."""
+def conv_norm(c_in, c_out, stride=1):
+    conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)
+    return nn.Sequential(conv, nn.GroupNorm(8, c_out), nn.GELU())
 
-    def __init__(self, vocab, width, image_size):
+class Residual(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return x + self.inner(x)
+
+class AttributeNet(nn.Module):
+    """Four stride-2 stages of `depth` convolutions (the first strided, the rest residual). The third's 8x8
+    map is read, cell by cell, for where things' centres are (a count is a sum over it, which holds for groups
+    bigger than any seen); the fourth's GRID x GRID map for each cell's kind, colour and facing; the whole
+    picture, pooled, for the kinds and place in view and what a face looks at."""
+
+    def __init__(self, vocab, width, depth, image_size):
         super().__init__()
         layers, c = [], 3
         for i in range(4):
-            layers.append(nn.Sequential(nn.Conv2d(c, width * 2 ** i, 3, stride=2, padding=1),
-                                        nn.GroupNorm(8, width * 2 ** i), nn.GELU()))
+            stage = [conv_norm(c, width * 2 ** i, stride=2)]
+            stage += [Residual(conv_norm(width * 2 ** i, width * 2 ** i)) for _ in range(depth - 1)]
+            layers.append(nn.Sequential(*stage))
             c = width * 2 ** i
         self.early = nn.Sequential(*layers[:3])
         self.late = nn.Sequential(*layers[3:], nn.AdaptiveAvgPool2d(GRID))
@@ -109,140 +129,9 @@ def loss_of(out, labels):
 
 # ----------------------------------------------------------------------------- the readouts
 
-def words_of(text):
-    return re.findall(r"[a-z]+", text.lower())
-
-def singular(word, names):
-    """The label name a word says ('balls' -> 'ball', 'boxes' -> 'box'), or None."""
-    for name in (word, word[:-1] if word.endswith('s') else None, word[:-2] if word.endswith('es') else None):
-        if name in names:
-            return name
-    return None
-
-# words of a relation between two things, "the duck is on the block": its name in claim_score
-RELATIONS = {'on': 'on', 'under': 'under', 'in': 'in', 'next': 'beside', 'beside': 'beside',
-             'bigger': 'bigger', 'smaller': 'smaller'}
-SOFT = 0.05                     # picture units over which a relation turns from false to true
-
-def claims(text, vocab):
-    """What a text says is in a picture: [('kind', i) | ('colour', kind i, colour j) | ('count', kind i, n) |
-    ('relation', name, kind i, kind j) | ('not', claim)], read word by word, a clause (split at "and") at a
-    time. A colour or a number binds to the next kind it precedes, or after "is" to the clause's subject ("the
-    apple is not yellow"); a relation word binds the subject to the next kind ("the bear is under the
-    table"). "x fell" says x is not on what the text puts things on. Words the labels do not know are left."""
-    out, fell = [], []
-    for clause in re.split(r'\band\b', text.lower()):
-        out += clause_claims(words_of(clause), vocab, fell)
-    surfaces = [c[3] for c in out if c[0] == 'relation' and c[1] == 'on']
-    out += [('not', ('relation', 'on', i, j)) for i in fell for j in surfaces if i != j]
-    return out
-
-def clause_claims(words, vocab, fell):
-    names, k = vocab['kinds'] + vocab['places'], len(vocab['kinds'])
-    out, subject, colour, number, relation, negate, predicate = [], None, None, None, None, False, False
-    for w in words:
-        if w in NUMBER_WORDS:
-            number = NUMBER_WORDS.index(w)
-        elif w in vocab['colours'] and predicate and subject is not None:
-            out.append(negated(('colour', subject, vocab['colours'].index(w)), negate))
-        elif w in vocab['colours']:
-            colour = vocab['colours'].index(w)
-        elif w in ('is', 'are'):
-            predicate = True
-        elif w == 'not':
-            negate = True
-        elif w in RELATIONS:
-            relation = RELATIONS[w]
-        elif w == 'fell' and subject is not None:
-            fell.append(subject)
-        elif singular(w, names) is not None:
-            i = names.index(singular(w, names))
-            out.append(('kind', i))
-            if colour is not None and i < k:
-                out.append(('colour', i, colour))
-            if number is not None and i < k:
-                out.append(('count', i, number))
-            if relation is not None and subject is not None and i < k:
-                out.append(negated(('relation', relation, subject, i), negate))
-            if subject is None and i < k:
-                subject = i
-            colour, number, relation = None, None, None
-    return out
-
-def negated(claim, negate):
-    if negate:
-        return ('not', claim)
-    return claim
-
-def claim_score(claim, p):
-    """The log-probability of one claim under one picture's predictions p (numpy, from Ceiling.predict). A
-    colour is the best cell's: that kind there, in that colour (any colour of any kind, so a combination never
-    seen in training is read as well as a seen one)."""
-    if claim[0] == 'not':
-        return math.log(1 - math.exp(claim_score(claim[1], p)) + 1e-6)
-    return math.log(claim_probability(claim, p) + 1e-6)
-
-def claim_probability(claim, p):
-    k = len(p['centres'])
-    if claim[0] == 'kind':
-        prob = float(p['present'][claim[1]])
-        if claim[1] < k and p['gaze'][NO_FACE] < 0.5:  # a face is in view: what it looks at
-            prob *= float(looked_at(p)[claim[1]])
-        return prob
-    if claim[0] == 'colour':
-        _, i, j = claim
-        return float((p['cell_kind'][:, i] * p['cell_colour'][:, j]).max())
-    if claim[0] == 'relation':
-        return relation_probability(*claim[1:], p)
-    _, i, n = claim
-    if n > MAX_COUNT:
-        return 0.0
-    return float(p['counts'][i, n])
-
-def where(p, i):
-    """Where a kind is (x, y, the mean of its centres' map) and how much of the picture it covers (its share
-    of the GRID x GRID cells)."""
-    weight = p['centres'][i] + 1e-6
-    cells = np.arange(CENTRES ** 2)
-    x, y = (cells % CENTRES + 0.5) / CENTRES, (cells // CENTRES + 0.5) / CENTRES
-    share = float(p['cell_kind'][:, i].mean())
-    return float(weight @ x / weight.sum()), float(weight @ y / weight.sum()), share
-
-def sigmoid(v):
-    return 1 / (1 + math.exp(-max(min(v, 50), -50)))
-
-def relation_probability(name, i, j, p):
-    """P(thing i stands in a relation to thing j), from where each is: on is above and over it, under below
-    and beneath it, in is at its place, beside more to the side than above or below; bigger and smaller
-    compare how much of the picture each covers."""
-    (xi, yi, ai), (xj, yj, aj) = where(p, i), where(p, j)
-    dx, dy = abs(xi - xj), yi - yj
-    over = math.exp(-(dx / 0.2) ** 2)
-    if name == 'on':
-        return sigmoid(-dy / SOFT) * over
-    if name == 'under':
-        return sigmoid(dy / SOFT) * over
-    if name == 'in':
-        return math.exp(-(dx ** 2 + dy ** 2) / 0.1 ** 2)
-    if name == 'beside':
-        return sigmoid((dx - abs(dy)) / SOFT)
-    if name == 'bigger':
-        return sigmoid((ai - aj) / SOFT)
-    return sigmoid((aj - ai) / SOFT)
-
-def looked_at(p):
-    """P(a face looks at a thing of each kind): where it looks, and whose centre is there."""
-    return p['centres'] @ p['gaze'][:CENTRES ** 2]
-
 def is_region(key):
     """Whether an image key names a crop box of a picture (not a whole one, nor a blank's colour)."""
     return key[0] != '<blank>' and key[1] is not None
-
-def cells_in(box, n):
-    """The cells of an n x n grid whose centres lie in a box (fractions x0, y0, x1, y1); a box too small to
-    hold one gets the cell its centre is in."""
-    x, y = min(max((box[0] + box[2]) / 2, 0), 0.999), min(max((box[1] + box[3]) / 2, 0), 0.999)
-    return cells_covered(box, n) or [cell_at(x, y, n)]
 
 def in_region(p, box):
     """A picture's predictions narrowed to a box of it: its cells there, the things whose centres are there
@@ -283,6 +172,24 @@ def kinds_and_colours(p):
     k = p['centres'].shape[0]
     both = p['cell_kind'][:, :k, None] * p['cell_colour'][:, None, :]
     return np.concatenate([p['present'], both.max(0).ravel()])
+
+def surprise_of(frames):
+    """How far a clip breaks what things do, from the ceiling's predictions of its frames: the kinds seen in
+    its first half (the most likely each was there: a thing comes in at the edge and goes behind a screen
+    later) against those seen at its end (the last two frames), and each kind's colours at the start against
+    the end. A thing gone when the screen lifts, one from nowhere, and one come out changed are surprising;
+    one that crossed a gap unseen is not (continuity needs where a thing was between, which these frames'
+    detections do not hold)."""
+    early = np.max([seen_kinds(p) for p in frames[:max(1, len(frames) // 2)]], 0)
+    late = np.mean([seen_kinds(p) for p in frames[-2:]], 0)
+    n = len(frames[0]['present'])
+    colours = np.abs(kinds_and_colours(frames[0])[n:] - kinds_and_colours(frames[-1])[n:])
+    return float(np.abs(early - late).sum() + colours.sum())
+
+def seen_kinds(p):
+    """P(a thing of each kind is in the picture): that a centre of it is somewhere in the centres' map (which
+    finds things the whole-picture head misses behind a screen's clutter)."""
+    return 1 - np.prod(1 - p['centres'], axis=1)
 
 def count_distribution(centres):
     """P(count = n), n = 0..MAX_COUNT (the last: that many or more), of each kind: the distribution of a sum
@@ -350,15 +257,13 @@ def open_engine(path, cfg):
             return [v / (np.linalg.norm(v) + 1e-9) for v in vectors]
 
         def surprise(self, clips, mode):
-            ends = self.predict([self.key(k, mode) for clip in clips for k in (clip[0], clip[-1])])
-            seen = [kinds_and_colours(p) for p in ends]
-            return [float(np.abs(first - last).sum()) for first, last in zip(seen[::2], seen[1::2])]
+            return [surprise_of(self.predict([self.key(k, mode) for k in clip])) for clip in clips]
 
         def generate(self, keys, mode):
             raise ValueError("the supervised ceiling writes no captions")  # evaluate.py marks captions n/a
 
     ck = load(path)
-    net = AttributeNet(ck['vocab'], ck['config']['width'], ck['image_size'])
+    net = AttributeNet(ck['vocab'], ck['config']['width'], ck['config']['depth'], ck['image_size'])
     net.load_state_dict(ck['model'])
     engine = Ceiling(net.eval(), ck['vocab'], ck['image_size'], cfg['batch_size'])
     info = dict(ckpt=path, step=ck['iter_num'], age_days=None, readout='supervised', objectives={},
@@ -402,11 +307,14 @@ def train(net, rows, scenes, frames, vocab, cfg):
     rng = np.random.default_rng(cfg['seed'])
     opt = torch.optim.AdamW(net.parameters(), lr=cfg['learning_rate'], weight_decay=0.01)
     bar = tqdm(range(cfg['max_iters']), desc='ceiling', unit='step', file=sys.stderr)
+    ctx = autocast('cpu', autocast_dtype(cfg['dtype'], 'cpu'))
     for step, (images, y) in zip(bar, batches(rows, scenes, frames, vocab, rng, cfg['batch_size'])):
         lr = cfg['learning_rate'] * 0.5 * (1 + math.cos(math.pi * step / cfg['max_iters']))
         for group in opt.param_groups:
             group['lr'] = lr
-        loss = loss_of(net(images), y)
+        with ctx:
+            out = net(images)
+        loss = loss_of({k: v.float() for k, v in out.items()}, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -419,6 +327,9 @@ def check_settings(cfg):
     for key in ('max_iters', 'batch_size', 'learning_rate'):
         require(key, cfg[key], cfg[key] > 0, "above 0")
     require('width', cfg['width'], cfg['width'] >= 8 and cfg['width'] % 8 == 0, "a multiple of 8 (GroupNorm)")
+    require('depth', cfg['depth'], cfg['depth'] >= 1, "1 or more")
+    require('dtype', cfg['dtype'], cfg['dtype'] in ('auto', 'float32', 'bfloat16'),
+            "auto, float32 or bfloat16")
     require('threads', cfg['threads'], cfg['threads'] >= 0, "0 (torch's default) or more")
     require('data_dir', cfg['data_dir'], os.path.isdir(cfg['data_dir']), "a corpus prepared by prepare.py")
 
@@ -431,14 +342,13 @@ def main(cfg):
     folder = cfg['truth_dir'] or os.path.join(meta['args']['input_dir'], 'truth')
     truths = read_truths(folder)
     vocab = vocabulary(truths)
-    rows, scenes = labelled_frames(meta, arrays['frame_index'], truths, vocab, world.object_box,
-                                   world.face_box)
+    rows, scenes = labelled_frames(meta, arrays['frame_index'], truths, vocab, world)
     print(f"{len(rows)} labelled training frames from {folder}: {len(vocab['kinds'])} kinds, "
           f"{len(vocab['places'])} places, {len(vocab['colours'])} colours")
     torch.manual_seed(cfg['seed'])
     if cfg['threads']:
         torch.set_num_threads(cfg['threads'])
-    net = AttributeNet(vocab, cfg['width'], meta['image_size'])
+    net = AttributeNet(vocab, cfg['width'], cfg['depth'], meta['image_size'])
     t0 = time.time()
     final = train(net, rows, scenes, arrays['frames'], vocab, cfg)
     path = os.path.join(cfg['out_dir'], 'ckpt.pt')

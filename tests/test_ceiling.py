@@ -1,9 +1,12 @@
 """The supervised ceiling (ceiling.py): its labels say what the truth says a frame shows, its readouts read
 what a text claims, and evaluate.py scores its checkpoint like a model's (test_evaluate.py runs it end to
 end)."""
+from types import SimpleNamespace
+
 import numpy as np
 
 import ceiling
+import claims
 import frame_labels  # data/nursery/, on the path once ceiling is imported
 
 VOCAB = dict(kinds=['ball', 'cup', 'door'], places=['kitchen', 'room'], colours=['blue', 'red'])
@@ -11,12 +14,16 @@ VOCAB = dict(kinds=['ball', 'cup', 'door'], places=['kitchen', 'room'], colours=
 def thing(id_, category, color, box, z=0.0, y=100, flip=False, screen=False):
     return dict(id=id_, category=category, color=color, box=box, z=z, y=y, flip=flip, screen=screen)
 
+# boxes given in view pixels, as world.py's would be
+GEOMETRY = SimpleNamespace(object_box=lambda o, camera: o['box'], face_box=lambda f, camera: f['box'],
+                           occluder_box=lambda occ, camera: occ['box'])
+
 def second(objects, visible, face=None):
     return dict(scene=dict(background='kitchen', objects=objects, camera=[0, 0], face=face), visible=visible)
 
 def labels_of(s, window=frame_labels.FULL, mirror=False):
     crop = frame_labels.crop_box(320, 240)
-    scene = frame_labels.frame_scene(s, crop, lambda o, camera: o['box'], lambda f, camera: f['box'], VOCAB)
+    scene = frame_labels.frame_scene(s, crop, GEOMETRY, VOCAB)
     return frame_labels.view_labels(scene, VOCAB, window, mirror)
 
 OBJECTS = [thing('door1', 'door', 'blue', (40, 0, 280, 240), z=-2),         # the back wall, every cell
@@ -71,12 +78,34 @@ def test_a_view_of_a_frame_is_labelled_as_its_picture_shows():
     assert mirrored['cell_flip'].reshape(frame_labels.GRID, frame_labels.GRID)[3].tolist() == [0, 0, 1, 1]
     assert frame_labels.counts_of(mirrored).tolist() == [2, 0, 1]
 
+def test_the_occluder_is_a_thing_of_its_own_kind_in_front_of_what_it_hides():
+    """The screen things go behind is labelled (its kind, colour, cells and centre), drawn in front of the
+    things and behind nothing else; the child's hands are not labelled."""
+    vocab = dict(VOCAB, kinds=VOCAB['kinds'] + [frame_labels.SCREEN], colours=['blue', 'purple', 'red'])
+    s = second(OBJECTS[:3], VISIBLE)
+    s['scene']['occluder'] = dict(box=(40, 120, 160, 240), color='purple', z=1)
+    assert frame_labels.vocabulary([dict(seconds=[s])])['kinds'] == ['ball', 'door', frame_labels.SCREEN]
+    labels = frame_labels.view_labels(frame_labels.frame_scene(s, frame_labels.crop_box(320, 240), GEOMETRY,
+                                                               vocab), vocab)
+    grid = labels['cell_kind'].reshape(frame_labels.GRID, frame_labels.GRID)
+    assert labels['present'][3] == 1 and grid[3].tolist() == [3, 3, 0, 0]    # over ball1, beside ball2
+    assert grid[2, :2].tolist() == [3, 3] and labels['cell_colour'].reshape(4, 4)[3, 0] == 1
+    assert frame_labels.counts_of(labels).tolist() == [2, 0, 1, 1]
+
+def test_a_thing_smaller_than_a_cell_holds_the_cell_of_its_centre():
+    """A thing that covers no cell's centre still gets its colour and facing learnt: in the cell its centre
+    is in, unless a bigger thing in front covers that cell's centre."""
+    small = thing('cup9', 'cup', 'blue', (60, 10, 75, 25), flip=True)       # 15 px: cell 0 of the crop
+    labels = labels_of(second([small], dict(cup9=1.0)))
+    assert labels['cell_kind'][0] == 1 and labels['cell_colour'][0] == 0 and labels['cell_flip'][0] == 1
+    assert (labels['cell_kind'][1:] == len(VOCAB['kinds'])).all()
+
 def test_a_pasted_thing_is_labelled_where_it_was_pasted_and_hides_what_it_covers():
     """Copy-paste: the donor's pixels land in the picture, the thing joins the labels there, front-most, and a
     thing it covers leaves them."""
     s = second(OBJECTS, VISIBLE)
     crop = frame_labels.crop_box(320, 240)
-    scene = frame_labels.frame_scene(s, crop, lambda o, camera: o['box'], lambda f, camera: f['box'], VOCAB)
+    scene = frame_labels.frame_scene(s, crop, GEOMETRY, VOCAB)
     donor = np.zeros((64, 64, 3), np.uint8)
     donor[8:40, 8:40] = (0, 0, 255)
     cup = np.array([1, 0, 0, 8 / 64, 8 / 64, 40 / 64, 40 / 64, 1.0], np.float32)   # a blue cup, 32 px
@@ -108,22 +137,22 @@ def test_a_count_is_the_sum_of_the_centres_map():
     assert np.allclose(crowd[0, -1], 1) and np.allclose(crowd.sum(1), 1)
 
 def test_claims_bind_colours_and_numbers_to_the_next_kind():
-    assert ceiling.claims('two red balls', VOCAB) == [('kind', 0), ('colour', 0, 1), ('count', 0, 2)]
-    assert ceiling.claims('the cup in the kitchen', VOCAB) == [('kind', 1), ('kind', 3)]
-    assert ceiling.claims('Look, a dax!', VOCAB) == []
-    assert ceiling.claims('red dax ball', VOCAB) == [('kind', 0), ('colour', 0, 1)]
+    assert claims.claims('two red balls', VOCAB) == [('kind', 0), ('colour', 0, 1), ('count', 0, 2)]
+    assert claims.claims('the cup in the kitchen', VOCAB) == [('kind', 1), ('kind', 3)]
+    assert claims.claims('Look, a dax!', VOCAB) == []
+    assert claims.claims('red dax ball', VOCAB) == [('kind', 0), ('colour', 0, 1)]
 
 def test_claims_read_predicates_relations_and_negation():
     """A colour after "is" binds to the subject; a relation word binds the subject to the next kind; "not"
     negates what follows; "x fell" says x is not on what the text puts things on; places have no position."""
-    assert ceiling.claims('the ball is not red', VOCAB) == [('kind', 0), ('not', ('colour', 0, 1))]
-    assert ceiling.claims('the cup is on the ball', VOCAB) == [('kind', 1), ('kind', 0),
+    assert claims.claims('the ball is not red', VOCAB) == [('kind', 0), ('not', ('colour', 0, 1))]
+    assert claims.claims('the cup is on the ball', VOCAB) == [('kind', 1), ('kind', 0),
                                                                ('relation', 'on', 1, 0)]
-    assert ceiling.claims('the ball is next to the door', VOCAB)[-1] == ('relation', 'beside', 0, 2)
-    assert ceiling.claims('the cup is bigger than the ball', VOCAB)[-1] == ('relation', 'bigger', 1, 0)
-    assert ceiling.claims('the ball fell and the cup is on the door', VOCAB)[-1] == \
+    assert claims.claims('the ball is next to the door', VOCAB)[-1] == ('relation', 'beside', 0, 2)
+    assert claims.claims('the cup is bigger than the ball', VOCAB)[-1] == ('relation', 'bigger', 1, 0)
+    assert claims.claims('the ball fell and the cup is on the door', VOCAB)[-1] == \
         ('not', ('relation', 'on', 0, 2))
-    assert ceiling.claims('a red cup and a blue ball', VOCAB) == [('kind', 1), ('colour', 1, 1),
+    assert claims.claims('a red cup and a blue ball', VOCAB) == [('kind', 1), ('colour', 1, 1),
                                                                   ('kind', 0), ('colour', 0, 0)]
 
 def placed(where_kinds, areas):
@@ -142,12 +171,12 @@ def test_relations_are_read_from_where_things_are():
     stacked = placed([(3, 6), (3, 2), (7, 7)], [0.1, 0.3, 0.0])
     side = placed([(1, 4), (6, 4), (7, 7)], [0.3, 0.1, 0.0])
     on, beside = ('relation', 'on', 1, 0), ('relation', 'beside', 1, 0)
-    assert ceiling.claim_score(on, stacked) > ceiling.claim_score(('relation', 'under', 1, 0), stacked)
-    assert ceiling.claim_score(on, stacked) > ceiling.claim_score(on, side)
-    assert ceiling.claim_score(beside, side) > ceiling.claim_score(beside, stacked)
+    assert claims.claim_score(on, stacked) > claims.claim_score(('relation', 'under', 1, 0), stacked)
+    assert claims.claim_score(on, stacked) > claims.claim_score(on, side)
+    assert claims.claim_score(beside, side) > claims.claim_score(beside, stacked)
     bigger = ('relation', 'bigger', 1, 0)
-    assert ceiling.claim_score(bigger, stacked) > ceiling.claim_score(bigger, side)
-    assert ceiling.claim_score(('not', on), side) > ceiling.claim_score(('not', on), stacked)
+    assert claims.claim_score(bigger, stacked) > claims.claim_score(bigger, side)
+    assert claims.claim_score(('not', on), side) > claims.claim_score(('not', on), stacked)
 
 def predictions(cells_kind, cells_colour, present, looks=None):
     """One picture's predictions: every cell the same; the kinds' centres at cells 0, 1, 2; a face looking at
@@ -168,13 +197,43 @@ def test_a_colour_is_read_from_the_cells_so_unseen_combinations_are_read_too():
     """A red cup is scored by the cells that hold a cup and are red, whatever colours cups had in training."""
     red_cup = predictions([0, 1, 0, 0], [0, 1], [0, 1, 0, 1, 0])
     blue_cup = predictions([0, 1, 0, 0], [1, 0], [0, 1, 0, 1, 0])
-    said = ceiling.claims('red cup', VOCAB)
-    assert ceiling.claim_score(said[1], red_cup) > ceiling.claim_score(said[1], blue_cup)
+    said = claims.claims('red cup', VOCAB)
+    assert claims.claim_score(said[1], red_cup) > claims.claim_score(said[1], blue_cup)
     # a face in view: a named kind is also what it looks at
     looks_at_cup = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.1, 0.9, 0])
     looks_at_ball = predictions([0, 1, 0, 0], [0, 1], [1, 1, 0, 1, 0], [0.9, 0.1, 0])
     cup = ('kind', 1)
-    assert ceiling.claim_score(cup, looks_at_cup) > ceiling.claim_score(cup, looks_at_ball)
+    assert claims.claim_score(cup, looks_at_cup) > claims.claim_score(cup, looks_at_ball)
+
+def clip_frame(ball_at=None, screen_at=None, colour=0):
+    """One frame's predictions over the kinds ball, cup and screen: the ball seen at a CENTRES cell (x, y) in
+    a colour, a screen owning the GRID cells of a column."""
+    k, n = 3, frame_labels.GRID ** 2
+    p = dict(present=np.zeros(k + 2), centres=np.zeros((k, frame_labels.CENTRES ** 2)),
+             cell_kind=np.tile([0.0, 0, 0, 1], (n, 1)), cell_colour=np.full((n, 2), 0.5))
+    if ball_at is not None:
+        p['present'][0] = 1
+        p['centres'][0, ball_at[1] * frame_labels.CENTRES + ball_at[0]] = 1
+        cell = frame_labels.cell_at((ball_at[0] + 0.5) / 8, (ball_at[1] + 0.5) / 8, frame_labels.GRID)
+        p['cell_kind'][cell] = [1, 0, 0, 0]
+        p['cell_colour'][cell] = np.eye(2)[colour]
+    if screen_at is not None:
+        p['present'][2] = 1
+        for row in range(frame_labels.GRID):
+            p['cell_kind'][row * frame_labels.GRID + screen_at] = [0, 0, 1, 0]
+    return p
+
+def test_surprise_is_a_thing_gone_come_from_nowhere_or_changed():
+    """A ball that goes behind a screen and is there when it lifts is no surprise; one gone when the screen
+    lifts, one from nowhere and one in another colour are."""
+    hide = [clip_frame((3, 5), 2), clip_frame(None, 2)]      # at the screen's edge, then behind it
+    surprise = {name: ceiling.surprise_of(clip) for name, clip in dict(
+        revealed=hide + [clip_frame((4, 5))] * 2, vanished=hide + [clip_frame(None)] * 2,
+        from_nowhere=[clip_frame(None, 2), clip_frame(None), clip_frame((4, 5)), clip_frame((4, 5))],
+        recoloured=hide + [clip_frame((4, 5), colour=1)] * 2).items()}
+    # (the lifted screen's own colours count alike in all four)
+    surprising = min(surprise['vanished'], surprise['from_nowhere'], surprise['recoloured'])
+    assert surprising >= surprise['revealed'] + 1
 
 def test_what_a_picture_is_like_holds_wherever_its_things_are():
     """ImageSim's vector: the same things in other cells are alike; a thing turned round, or another colour on
@@ -200,4 +259,4 @@ def test_wrong_settings_and_another_renders_truth_are_refused(tmp_path):
     meta = dict(recordings=[dict(id='A_1', split='train', frames=[0, 10])])
     truth = dict(recording='A_1', frames=12, view=[320, 240], seconds=[])
     with pytest.raises(SystemExit, match='A_1: the corpus holds 10 frames of it, its truth file 12'):
-        frame_labels.labelled_frames(meta, None, [truth], VOCAB, None, None)
+        frame_labels.labelled_frames(meta, None, [truth], VOCAB, GEOMETRY)

@@ -18,8 +18,8 @@ MAX_LINE = 110
 MAX_FUNCTION_LINES = 80
 # code characters (code_characters below), about 1.2x each file's size when set
 BUDGETS = {
-    'atomic.py': 3300, 'baselines.py': 6000, 'bench.py': 26500, 'ceiling.py': 16000, 'configurator.py': 3900,
-    'decode.py': 5900,
+    'atomic.py': 3300, 'baselines.py': 6000, 'bench.py': 26500, 'ceiling.py': 16000, 'claims.py': 5000,
+    'configurator.py': 3900, 'decode.py': 5900,
     'evaluate.py': 21900, 'inputs.py': 6900, 'model.py': 20700, 'prepare.py': 30100, 'report.py': 9600,
     'scoring.py': 9200, 'tokenizer.py': 7200, 'train.py': 26400, 'transcripts.py': 21000,
     'kinds/__init__.py': 3900, 'kinds/caption.py': 1600, 'kinds/choice.py': 8600, 'kinds/count.py': 2800,

@@ -2,7 +2,8 @@
 What the nursery's ground truth (raw/truth/) says a training frame shows, as the labels the supervised ceiling
 (ceiling.py) learns, and the views of a frame it learns on: windows of it, mirrored, under other light, with
 things of other frames pasted in, their labels moved with their pixels. A label is read where the truth's
-boxes lie (world.object_box, world.face_box), in the units of prepare.py's centre crop.
+boxes lie (world.object_box, face_box, occluder_box), in the units of prepare.py's centre crop. The occluding
+screen is labelled as a thing of its own kind, SCREEN: where a thing went out of sight is what surprise reads.
 """
 import glob
 import json
@@ -19,7 +20,9 @@ CENTRES = 8                     # cells a side of the map of where things' centr
 LOOKS_AWAY = CENTRES ** 2       # the gaze classes past the cells: looking at no point of the picture,
 NO_FACE = LOOKS_AWAY + 1        # and no face in view
 PASTE = 0.5                     # the share of training pictures a thing of another is pasted into
+GROUP = 6                       # the most copies of it pasted, as a group
 ZOOM = 1.5                      # training views are windows of a frame down to 1/ZOOM of its side
+SCREEN = 'screen'               # the kind the occluder is labelled as
 
 # ----------------------------------------------------------------------------- labels from the truth
 
@@ -33,28 +36,30 @@ def in_crop_units(box, crop):
     return ((box[0] - crop[0]) / side, (box[1] - crop[1]) / side, (box[2] - crop[0]) / side,
             (box[3] - crop[1]) / side)
 
-def frame_scene(second, crop, box_of, face_box_of, vocab):
+def frame_scene(second, crop, geometry, vocab):
     """What a truth second puts in prepare's crop, in the crop's units (0-1), for view_labels to read at any
-    window of it: the place, the things (not screens) at least half visible in the view, front-most last
-    (world.render_frame's drawing order), and the face's box and the point it looks at (None: at the
-    child)."""
-    scene, things = second['scene'], []
-    order = sorted(range(len(scene['objects'])), key=lambda i: (scene['objects'][i]['z'],
-                                                               scene['objects'][i]['y'], i))
-    for i in order:
-        o = scene['objects'][i]
-        if o['screen'] or second['visible'].get(o['id'], 0.0) < VISIBLE:
-            continue
-        box = in_crop_units(box_of(o, scene['camera']), crop)
-        things.append((vocab['kinds'].index(o['category']), vocab['colours'].index(o['color']),
-                       int(o['flip']), *box, second['visible'][o['id']]))
+    window of it: the place, the things (not the child's hands) at least half visible in the view and the
+    occluder, front-most last (world.render_frame's drawing order), and the face's box and the point it looks
+    at (None: at the child). geometry: where each lies in view (the world module: object_box, face_box,
+    occluder_box)."""
+    scene, drawn = second['scene'], []
+    for i, o in enumerate(scene['objects']):
+        if not o['screen'] and second['visible'].get(o['id'], 0.0) >= VISIBLE:
+            drawn.append(((o['z'], o['y'], i), o['category'], o['color'], int(o['flip']),
+                          geometry.object_box(o, scene['camera']), second['visible'][o['id']]))
+    occ = scene.get('occluder')
+    if occ:
+        drawn.append(((occ.get('z', 1), 0, -1), SCREEN, occ['color'], 0,
+                      geometry.occluder_box(occ, scene['camera']), 1.0))
+    things = [(vocab['kinds'].index(kind), vocab['colours'].index(colour), flip, *in_crop_units(box, crop),
+               visible) for _, kind, colour, flip, box, visible in sorted(drawn, key=lambda d: d[0])]
     face = scene['face']
     if face is not None:
         point = None
         if face.get('gaze') is not None:
             x, y = face['gaze'][0] - scene['camera'][0], face['gaze'][1] - scene['camera'][1]
             point = in_crop_units((x, y, x, y), crop)[:2]
-        face = dict(box=in_crop_units(face_box_of(face, scene['camera']), crop), looks_at=point)
+        face = dict(box=in_crop_units(geometry.face_box(face, scene['camera']), crop), looks_at=point)
     return dict(place=vocab['places'].index(scene['background']), face=face,
                 things=np.array(things, np.float32).reshape(-1, 8))
 
@@ -71,11 +76,12 @@ def in_window(box, window, mirror):
 
 def view_labels(scene, vocab, window=FULL, mirror=False):
     """The labels of one picture, the window of a frame_scene (mirrored if asked): the kinds and place in
-    view; per cell of a GRID x GRID grid the kind of the front-most thing covering its centre (or
-    len(kinds): none), its colour and whether it faces left (-1 where no thing); per kind and cell of a
-    CENTRES x CENTRES grid, whether a thing's centre lies in it (the counts' map); and the cell of that grid
-    a face looks at (LOOKS_AWAY: at no point of the picture, NO_FACE: no face in view). A thing is in view
-    when half of it is, with its centre inside (exposure.py's rule, and the suites' counting rule)."""
+    view; per cell of a GRID x GRID grid the kind of the front-most thing covering its centre, or holding its
+    own centre in it when too small to cover one (else len(kinds): none), its colour and whether it faces
+    left (-1 where no thing); per kind and cell of a CENTRES x CENTRES grid, whether a thing's centre lies in
+    it (the counts' map); and the cell of that grid a face looks at (LOOKS_AWAY: at no point of the
+    picture, NO_FACE: no face in view). A thing is in view when half of it is, with its centre inside
+    (exposure.py's rule, and the suites' counting rule)."""
     k = len(vocab['kinds'])
     present = np.zeros(k + len(vocab['places']), np.float32)
     present[k + scene['place']] = 1
@@ -90,7 +96,7 @@ def view_labels(scene, vocab, window=FULL, mirror=False):
         kind, colour, flip = int(kind), int(colour), int(flip) ^ int(mirror)
         present[kind] = 1
         centres[kind, cell_at(cx, cy, CENTRES)] = 1
-        for c in cells_covered(b, GRID):  # front-most last: it wins the cells it covers
+        for c in cells_in(b, GRID):  # front-most last: it wins the cells it covers
             cell_kind[c], cell_colour[c], cell_flip[c] = kind, colour, flip
     gaze = np.int64(NO_FACE)
     face = scene['face']
@@ -112,6 +118,12 @@ def cells_covered(box, n):
     return [c for c in range(n * n)
             if box[0] <= (c % n + 0.5) / n < box[2] and box[1] <= (c // n + 0.5) / n < box[3]]
 
+def cells_in(box, n):
+    """The cells of an n x n grid whose centres lie in a box (fractions x0, y0, x1, y1); a box too small to
+    hold one gets the cell its centre is in."""
+    x, y = min(max((box[0] + box[2]) / 2, 0), 0.999), min(max((box[1] + box[3]) / 2, 0), 0.999)
+    return cells_covered(box, n) or [cell_at(x, y, n)]
+
 def face_in_view(box):
     """Whether a face's eyes can be read: half of its head (the box's upper half) in the picture."""
     return overlap_share([box[0], box[1], box[2], (box[1] + box[3]) / 2], WHOLE) >= 0.5
@@ -121,7 +133,8 @@ def counts_of(labels):
     return labels['centres'].sum(1).astype(int)
 
 def vocabulary(truths):
-    """The label space, from the truth itself: the kinds, places and colours of things ever in view."""
+    """The label space, from the truth itself: the kinds, places and colours of things ever in view (the
+    occluder a kind, SCREEN, of its own)."""
     kinds, places, colours = set(), set(), set()
     for truth in truths:
         for s in truth['seconds']:
@@ -130,9 +143,12 @@ def vocabulary(truths):
                 if not o['screen']:
                     kinds.add(o['category'])
                     colours.add(o['color'])
+            if s['scene'].get('occluder'):
+                kinds.add(SCREEN)
+                colours.add(s['scene']['occluder']['color'])
     return dict(kinds=sorted(kinds), places=sorted(places), colours=sorted(colours))
 
-def labelled_frames(meta, frame_index, truths, vocab, box_of, face_box_of):
+def labelled_frames(meta, frame_index, truths, vocab, geometry):
     """(frame rows, [frame_scene]) of the training split's frames that sit within NEAR_SECOND of a truth
     second of their recording."""
     by_id = {t['recording']: t for t in truths}
@@ -152,7 +168,7 @@ def labelled_frames(meta, frame_index, truths, vocab, box_of, face_box_of):
             if abs(t - s) > NEAR_SECOND or s >= len(truth['seconds']):
                 continue
             rows.append(row)
-            scenes.append(frame_scene(truth['seconds'][s], crop, box_of, face_box_of, vocab))
+            scenes.append(frame_scene(truth['seconds'][s], crop, geometry, vocab))
     if not rows:
         raise SystemExit("no training frame of the corpus has a truth second: is truth_dir the render that "
                          "was prepared?")
@@ -222,13 +238,20 @@ def overlap_share(box, cover):
 
 def paste_some(images, scenes, rng):
     """A batch of frames (a copy) and their scenes with, in PASTE of them, a thing of another frame of the
-    batch pasted in (one wholly in its frame and at least 0.9 visible, so that its box holds all of it)."""
+    batch pasted in (one wholly in its frame and at least 0.9 visible, so that its box holds all of it): once
+    half the time, else 2 to GROUP copies of it, a group to count (in 15% of the labelled frames 3-7 things
+    of a kind stand together, always the same sets in the same places; the counting suites draw any 1-6)."""
     images, scenes = images.copy(), list(scenes)
     for j in np.nonzero(rng.random(len(images)) < PASTE)[0]:
         donor = int(rng.integers(len(images)))
         things = scenes[donor]['things']
         whole = [t for t in things if t[7] >= 0.9 and 0 <= min(t[3:7]) <= max(t[3:7]) <= 1]
-        if whole:
-            thing = whole[int(rng.integers(len(whole)))]
+        if not whole:
+            continue
+        thing = whole[int(rng.integers(len(whole)))]
+        copies = 1
+        if rng.random() < 0.5:
+            copies = int(rng.integers(2, GROUP + 1))
+        for _ in range(copies):
             images[j], scenes[j] = paste(images[j], scenes[j], images[donor], thing, rng)
     return images, scenes

@@ -606,11 +606,16 @@ def _overlap(a, b):
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
+def occluder_box(occ, camera):
+    """(x0, y0, x1, y1) of the occluding screen in view pixels, as drawn."""
+    return _rect(occ['x'], occ['y'], occ['w'], occ['h'], camera)
+
+
 def visibility(scene, width=VIEW_W, height=VIEW_H):
     """{object id: visible fraction of its box} (inside the view, less what the occluder hides of things
     behind it), and 'face' when there is one. Boxes, not pixels: good to 5-10%."""
     cam, view, occ, out = scene['camera'], (0, 0, width, height), scene.get('occluder'), {}
-    ob = _rect(occ['x'], occ['y'], occ['w'], occ['h'], cam) if occ else None
+    ob = occluder_box(occ, cam) if occ else None
     for i, obj in enumerate(scene['objects']):
         b = object_box(obj, cam)
         seen = _overlap(b, view)
