@@ -1,11 +1,10 @@
-import math
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from model import OBJECTIVES, TOWERS, BabyVLM, ModelConfig, load_towers, text_batch, tower_of
+from model import TOWERS, BabyVLM, ModelConfig, load_towers, text_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = dict(contrastive=1.0, caption=1.0, temporal=1.0)
