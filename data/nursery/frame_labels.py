@@ -21,6 +21,8 @@ LOOKS_AWAY = CENTRES ** 2       # the gaze classes past the cells: looking at no
 NO_FACE = LOOKS_AWAY + 1        # and no face in view
 PASTE = 0.5                     # the share of training pictures a thing of another is pasted into
 GROUP = 6                       # the most copies of it pasted, as a group
+GROUP_SCALES = (0.4, 1.0)       # a group's copies are smaller: the counting suites equate a picture's
+                                # total area, so six things stand at 0.41x the size of one (their truth)
 ZOOM = 1.5                      # training views are windows of a frame down to 1/ZOOM of its side
 SCREEN = 'screen'               # the kind the occluder is labelled as
 
@@ -208,13 +210,13 @@ def view_pictures(images, windows, mirrors, gains):
     pictures = pictures * torch.tensor(gains, dtype=torch.float32)[:, :, None, None]
     return pictures.clamp(0, 255).permute(0, 2, 3, 1)
 
-def paste(image, scene, source, thing, rng):
-    """The picture with a thing's box cut from another frame pasted in at another place and size (0.7-1.4x),
+def paste(image, scene, source, thing, rng, scales=(0.7, 1.4)):
+    """The picture with a thing's box cut from another frame pasted in at another place and size (scales),
     and its scene with that thing in front and what the patch covers hidden by as much: things leave the
     places the recordings always show them in (copy-paste augmentation, Ghiasi et al. 2021)."""
     size = len(image)
     x0, y0, x1, y1 = (int(round(v * size)) for v in thing[3:7])
-    scale = rng.uniform(0.7, 1.4)
+    scale = rng.uniform(*scales)
     w, h = max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale))
     if w >= size or h >= size:
         return image, scene
@@ -239,8 +241,9 @@ def overlap_share(box, cover):
 def paste_some(images, scenes, rng):
     """A batch of frames (a copy) and their scenes with, in PASTE of them, a thing of another frame of the
     batch pasted in (one wholly in its frame and at least 0.9 visible, so that its box holds all of it): once
-    half the time, else 2 to GROUP copies of it, a group to count (in 15% of the labelled frames 3-7 things
-    of a kind stand together, always the same sets in the same places; the counting suites draw any 1-6)."""
+    half the time, else 2 to GROUP smaller copies of it, a group to count (in 15% of the labelled frames 3-7
+    things of a kind stand together, always the same sets in the same places; the counting suites draw any
+    1-6)."""
     images, scenes = images.copy(), list(scenes)
     for j in np.nonzero(rng.random(len(images)) < PASTE)[0]:
         donor = int(rng.integers(len(images)))
@@ -249,9 +252,9 @@ def paste_some(images, scenes, rng):
         if not whole:
             continue
         thing = whole[int(rng.integers(len(whole)))]
-        copies = 1
+        copies, scales = 1, (0.7, 1.4)
         if rng.random() < 0.5:
-            copies = int(rng.integers(2, GROUP + 1))
+            copies, scales = int(rng.integers(2, GROUP + 1)), GROUP_SCALES
         for _ in range(copies):
-            images[j], scenes[j] = paste(images[j], scenes[j], images[donor], thing, rng)
+            images[j], scenes[j] = paste(images[j], scenes[j], images[donor], thing, rng, scales)
     return images, scenes
